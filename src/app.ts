@@ -1,0 +1,45 @@
+import { Elysia } from 'elysia'
+import type { Config } from './config'
+import type { Db } from './db/client'
+import { type Clock, systemClock } from './lib/clock'
+import { createLogger, type Logger } from './lib/logger'
+import { createAuthenticator } from './http/auth'
+import { corePlugin } from './http/core'
+import { authModule } from './modules/auth'
+import { docsModule } from './modules/docs'
+import { healthModule } from './modules/health'
+import { createOrgDirectory } from './modules/orgs/directory'
+import { sessionsModule } from './modules/sessions'
+import { createSessionStore } from './modules/sessions/service'
+import { tokensModule } from './modules/tokens'
+import { createTokenVerifier } from './modules/tokens/verifier'
+
+export interface AppDeps {
+  config: Config
+  db: Db
+  clock?: Clock
+  logger?: Logger
+}
+
+/** Builds the whole server around injected config, database, clock and logger; starts nothing. */
+export function createApp(deps: AppDeps) {
+  const { config, db } = deps
+  const clock = deps.clock ?? systemClock
+  const logger = deps.logger ?? createLogger(config.logLevel)
+  const verifier = createTokenVerifier(db, clock)
+  const orgs = createOrgDirectory(db, clock)
+  const sessions = createSessionStore(db, clock)
+  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs })
+  const base = { config, db, clock, logger }
+
+  const app = new Elysia()
+    .use(corePlugin({ config, logger, clock }))
+    .use(docsModule())
+    .use(healthModule())
+    .use(sessionsModule(base))
+    .use(authModule({ verifier, orgs }))
+    .use(tokensModule({ ...base, verifier, authenticate, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
+  return app
+}
+
+export type App = ReturnType<typeof createApp>

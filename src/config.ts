@@ -1,0 +1,96 @@
+/**
+ * The only reader of the environment. Every variable of API.md §1 is parsed and validated here once;
+ * a bad value becomes a ConfigError whose message is the single line printed at start-up.
+ */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+export interface Config {
+  port: number
+  host: string
+  databaseUrl: string
+  serviceToken: string | undefined
+  sessionTtlSeconds: number
+  tokenRotationGraceSeconds: number
+  allowedOrigins: string[]
+  stripe: { webhookSecret?: string; priceTeam?: string; priceEnterprise?: string }
+  razorpay: { webhookSecret?: string; planTeam?: string; planEnterprise?: string }
+  logLevel: LogLevel
+  metricsToken: string | undefined
+  rateLimitEnterprisePerMinute: number
+  rateLimitAddressPerMinute: number
+  /** Beyond the contract: take the client address from the first X-Forwarded-For entry (behind a trusted proxy only). */
+  trustProxy: boolean
+}
+
+export class ConfigError extends Error {}
+
+export const SESSION_TTL_CAP_SECONDS = 604_800
+
+type Env = Record<string, string | undefined>
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim()
+  return value ? value : undefined
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = optional(env, name)
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`)
+  const value = Number(raw)
+  if (value < min || value > max) throw new ConfigError(`${name} must be between ${min} and ${max}, got ${value}`)
+  return value
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = optional(env, name)?.toLowerCase()
+  if (raw === undefined || raw === 'false' || raw === '0') return false
+  if (raw === 'true' || raw === '1') return true
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`)
+}
+
+function origins(env: Env): string[] {
+  const raw = optional(env, 'ALLOWED_ORIGINS')
+  if (!raw) return []
+  const list = raw.split(',').map((o) => o.trim()).filter(Boolean)
+  for (const origin of list) {
+    if (origin === '*') throw new ConfigError('ALLOWED_ORIGINS must list origins explicitly; "*" is not allowed')
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      throw new ConfigError(`ALLOWED_ORIGINS entry "${origin}" must look like https://host[:port] with no path`)
+  }
+  return list
+}
+
+function logLevel(env: Env): LogLevel {
+  const raw = optional(env, 'LOG_LEVEL') ?? 'info'
+  if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw
+  throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, got "${raw}"`)
+}
+
+/** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = Bun.env): Config {
+  return {
+    port: integer(env, 'PORT', 8080, 0, 65_535),
+    host: optional(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl: optional(env, 'DATABASE_URL') ?? './data/nolapse.db',
+    serviceToken: optional(env, 'SERVICE_TOKEN'),
+    sessionTtlSeconds: Math.min(integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, Number.MAX_SAFE_INTEGER), SESSION_TTL_CAP_SECONDS),
+    tokenRotationGraceSeconds: integer(env, 'TOKEN_ROTATION_GRACE_SECONDS', 86_400, 0, 31_536_000),
+    allowedOrigins: origins(env),
+    stripe: {
+      webhookSecret: optional(env, 'STRIPE_WEBHOOK_SECRET'),
+      priceTeam: optional(env, 'STRIPE_PRICE_TEAM'),
+      priceEnterprise: optional(env, 'STRIPE_PRICE_ENTERPRISE'),
+    },
+    razorpay: {
+      webhookSecret: optional(env, 'RAZORPAY_WEBHOOK_SECRET'),
+      planTeam: optional(env, 'RAZORPAY_PLAN_TEAM'),
+      planEnterprise: optional(env, 'RAZORPAY_PLAN_ENTERPRISE'),
+    },
+    logLevel: logLevel(env),
+    metricsToken: optional(env, 'METRICS_TOKEN'),
+    rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
+    rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
+    trustProxy: flag(env, 'TRUST_PROXY'),
+  }
+}

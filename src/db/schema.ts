@@ -1,0 +1,119 @@
+import { sql } from 'drizzle-orm'
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/* Times are stored as integer milliseconds since the epoch (UTC) and formatted at the edge. */
+
+export const PLANS = ['free', 'team', 'enterprise'] as const
+export type Plan = (typeof PLANS)[number]
+
+export const organisations = sqliteTable('organisations', {
+  id: text('id').primaryKey(),
+  slug: text('slug').notNull().unique(),
+  name: text('name').notNull(),
+  plan: text('plan', { enum: PLANS }).notNull().default('free'),
+  billingStatus: text('billing_status', { enum: ['active', 'past_due'] }).notNull().default('active'),
+  stripeCustomerId: text('stripe_customer_id'),
+  razorpayCustomerId: text('razorpay_customer_id'),
+  /** `created` time of the newest billing event applied, so an older event delivered late cannot roll the plan back. */
+  planEventAt: integer('plan_event_at').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [
+  index('organisations_stripe_customer_idx').on(t.stripeCustomerId),
+  index('organisations_razorpay_customer_idx').on(t.razorpayCustomerId),
+])
+
+export const sessions = sqliteTable('sessions', {
+  id: text('id').primaryKey(),
+  tokenHash: text('token_hash').notNull().unique(),
+  userId: text('user_id').notNull(),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  expiresAt: integer('expires_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [index('sessions_expires_idx').on(t.expiresAt)])
+
+export const TOKEN_STATUSES = ['active', 'rotating', 'revoked'] as const
+export type TokenStatus = (typeof TOKEN_STATUSES)[number]
+
+export const apiTokens = sqliteTable('api_tokens', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  secretHash: text('secret_hash').notNull(),
+  scopes: text('scopes', { mode: 'json' }).$type<string[]>().notNull(),
+  agentType: text('agent_type').notNull().default(''),
+  /** Stored status; a `rotating` token whose grace has ended reads as `revoked` (see tokens/status.ts). */
+  status: text('status', { enum: TOKEN_STATUSES }).notNull().default('active'),
+  graceEndsAt: integer('grace_ends_at'),
+  replacedBy: text('replaced_by'),
+  createdAt: integer('created_at').notNull(),
+  lastUsedAt: integer('last_used_at'),
+}, (t) => [index('api_tokens_org_idx').on(t.orgId, t.createdAt)])
+
+export const repositories = sqliteTable('repositories', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  defaultBranch: text('default_branch').notNull().default('main'),
+  private: integer('private', { mode: 'boolean' }).notNull().default(false),
+  /** Exact number of executions, kept in the same transaction as every insert and deletion. */
+  executionCount: integer('execution_count').notNull().default(0),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [uniqueIndex('repositories_org_name_idx').on(t.orgId, t.name), index('repositories_org_created_idx').on(t.orgId, t.createdAt, t.id)])
+
+export const OUTCOMES = ['pass', 'warn', 'fail'] as const
+export type Outcome = (typeof OUTCOMES)[number]
+
+export const executions = sqliteTable('executions', {
+  /** `exe_<ulid>`: the ULID carries the creation time, so ordering by id is ordering by creation. */
+  id: text('id').primaryKey(),
+  repoId: integer('repo_id').notNull().references(() => repositories.id, { onDelete: 'cascade' }),
+  orgId: text('org_id').notNull(),
+  branch: text('branch').notNull(),
+  outcome: text('outcome', { enum: OUTCOMES }).notNull(),
+  delta: real('delta').notNull(),
+  coverage: real('coverage').notNull(),
+  baseline: real('baseline'),
+  warnThreshold: real('warn_threshold').notNull(),
+  failThreshold: real('fail_threshold').notNull(),
+  strictMode: integer('strict_mode', { mode: 'boolean' }).notNull().default(false),
+  commit: text('commit'),
+  runAt: integer('run_at'),
+  agentType: text('agent_type').notNull().default(''),
+  tokenId: text('token_id'),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [
+  index('executions_repo_id_idx').on(t.repoId, t.id),
+  index('executions_repo_branch_id_idx').on(t.repoId, t.branch, t.id),
+  index('executions_org_created_idx').on(t.orgId, t.createdAt),
+  index('executions_created_idx').on(t.createdAt),
+])
+
+export const webhookEvents = sqliteTable('webhook_events', {
+  provider: text('provider', { enum: ['stripe', 'razorpay'] }).notNull(),
+  eventId: text('event_id').notNull(),
+  type: text('type').notNull(),
+  orgId: text('org_id'),
+  eventCreatedAt: integer('event_created_at'),
+  result: text('result').notNull(),
+  receivedAt: integer('received_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.provider, t.eventId] })])
+
+export const auditEvents = sqliteTable('audit_events', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id'),
+  action: text('action').notNull(),
+  actor: text('actor').notNull(),
+  target: text('target'),
+  metadata: text('metadata', { mode: 'json' }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+  remote: text('remote'),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [index('audit_events_org_id_idx').on(t.orgId, t.id)])
+
+export const idempotencyKeys = sqliteTable('idempotency_keys', {
+  orgId: text('org_id').notNull(),
+  key: text('key').notNull(),
+  /** Hash of the request body: the same key with another body is a client error, not a replay. */
+  requestHash: text('request_hash').notNull(),
+  executionId: text('execution_id').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)])

@@ -1,0 +1,122 @@
+import { Elysia, ValidationError } from 'elysia'
+import type { Logger } from '../lib/logger'
+import type { Clock } from '../lib/clock'
+import type { Config } from '../config'
+import { corsPolicy } from './cors'
+import { HttpError, malformedRequest, payloadTooLarge, unsupportedMediaType } from './errors'
+import { validationMessage } from './validation-message'
+
+export const MAX_BODY_BYTES = 1024 * 1024
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
+
+/** Per-request facts the cross-cutting hooks share, keyed by the Request object (never `.state()`). */
+export interface RequestMeta {
+  id: string
+  start: number
+}
+const metas = new WeakMap<Request, RequestMeta>()
+export const requestMeta = (request: Request): RequestMeta | undefined => metas.get(request)
+
+export interface CoreDeps {
+  config: Config
+  logger: Logger
+  clock: Clock
+  /** Called once a response is known, with the route template: metrics hang off this. */
+  onResponse?: (route: string, method: string, status: number, seconds: number) => void
+}
+
+function jsonError(status: number, message: string): Response {
+  return new Response(JSON.stringify({ error: message }), {
+    status,
+    headers: { 'content-type': 'application/json' },
+  })
+}
+
+/**
+ * Request id, security headers, CORS, body limits and JSON parsing, the access log and the single
+ * error mapping: every non-2xx answer is `{"error": "…"}`.
+ */
+export function corePlugin(deps: CoreDeps) {
+  const { logger } = deps
+  const cors = corsPolicy(deps.config)
+
+  return new Elysia({ name: 'core' })
+    .onRequest(({ request, set }) => {
+      const given = request.headers.get('x-request-id')
+      const id = given !== null && REQUEST_ID.test(given) ? given : crypto.randomUUID()
+      metas.set(request, { id, start: performance.now() })
+      const headers = set.headers as Record<string, string | number>
+      headers['x-request-id'] = id
+      headers['x-content-type-options'] = 'nosniff'
+      const allowed = cors.apply(request.headers.get('origin'), headers)
+      if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
+        if (allowed) cors.preflight(headers)
+        set.status = 204
+        return new Response(null, { status: 204 })
+      }
+      const length = request.headers.get('content-length')
+      if (length !== null && Number(length) > MAX_BODY_BYTES) throw payloadTooLarge()
+    })
+    .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      // Every parsed body in this API is JSON; webhooks opt out with `parse: 'none'` and read raw bytes.
+      const bytes = await request.arrayBuffer()
+      if (bytes.byteLength > MAX_BODY_BYTES) throw payloadTooLarge()
+      if (bytes.byteLength === 0 && !contentType) return null
+      const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
+      if (type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes))
+      } catch {
+        throw malformedRequest()
+      }
+    })
+    .onError({ as: 'global' }, ({ code, error, request, set, path }) => {
+      let status: number
+      let message: string
+      if (error instanceof HttpError) {
+        status = error.status
+        message = error.message
+        if (error.headers) Object.assign(set.headers, error.headers)
+      } else if (code === 'VALIDATION' && (error as ValidationError).type !== 'response') {
+        const e = error as ValidationError
+        status = 400
+        message = validationMessage(e.type, (e as any).customError, e.valueError as any)
+      } else if (code === 'PARSE') {
+        status = 400
+        message = 'malformed request'
+      } else if (code === 'NOT_FOUND') {
+        status = 404
+        message = 'not found'
+      } else {
+        status = 500
+        message = 'internal error'
+        const meta = metas.get(request)
+        logger.error('unhandled error', {
+          request_id: meta?.id,
+          method: request.method,
+          path,
+          code: String(code),
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        })
+      }
+      set.status = status
+      set.headers['content-type'] = 'application/json'
+      return { error: message }
+    })
+    .onAfterResponse({ as: 'global' }, ({ request, set, path, route }) => {
+      const meta = metas.get(request)
+      const status = typeof set.status === 'number' ? set.status : 200
+      const seconds = meta ? (performance.now() - meta.start) / 1000 : 0
+      logger.access({
+        request_id: meta?.id,
+        method: request.method,
+        path,
+        status,
+        duration_ms: Math.round(seconds * 100_000) / 100,
+      })
+      deps.onResponse?.(route || 'unmatched', request.method, status, seconds)
+    })
+}
+
+export { jsonError }

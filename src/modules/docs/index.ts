@@ -1,0 +1,73 @@
+import { Elysia, t } from 'elysia'
+import { openapi } from '@elysiajs/openapi'
+import { dirname, join } from 'node:path'
+import { notFound } from '../../http/errors'
+
+const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
+/** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
+const ASSETS: Record<string, string> = {
+  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
+  'swagger-ui.css': 'text/css; charset=utf-8',
+}
+
+export const SECURITY = {
+  session: [{ sessionToken: [] }],
+  token: [{ apiToken: [] }],
+  either: [{ sessionToken: [] }, { apiToken: [] }],
+}
+
+/** OpenAPI document at /swagger/json and Swagger UI at /swagger, its scripts served locally. */
+export function docsModule() {
+  return new Elysia({ name: 'docs' })
+    .use(
+      openapi({
+        path: '/swagger',
+        specPath: '/swagger/json',
+        provider: 'swagger-ui',
+        exclude: { paths: ['/swagger/assets/{file}', '/swagger/assets/:file'] },
+        swagger: {
+          cdn: '/swagger/assets/swagger-ui-bundle.js',
+          theme: '/swagger/assets/swagger-ui.css',
+          autoDarkMode: false,
+        },
+        documentation: {
+          info: {
+            title: 'nolapse Platform API',
+            version: '1.0.0',
+            description: 'API tokens, executions, badges, analytics and billing for nolapse, the coverage regression guard.',
+          },
+          tags: [
+            { name: 'Health', description: 'Liveness' },
+            { name: 'Sessions', description: 'Dashboard sessions (service token)' },
+            { name: 'Tokens', description: 'API tokens for CI jobs (session)' },
+            { name: 'Auth', description: 'Token validation' },
+            { name: 'Executions', description: 'Coverage runs' },
+            { name: 'Repositories', description: 'Repositories and usage' },
+            { name: 'Badges', description: 'Public SVG badges and trend graphs' },
+            { name: 'Analytics', description: 'Paid analytics' },
+            { name: 'Audit', description: 'Audit log (enterprise)' },
+            { name: 'Billing', description: 'Stripe and Razorpay webhooks' },
+            { name: 'Operations', description: 'Metrics' },
+          ],
+          components: {
+            securitySchemes: {
+              sessionToken: { type: 'http', scheme: 'bearer', description: 'Dashboard session token: nls_ + 64 hex' },
+              apiToken: { type: 'http', scheme: 'bearer', description: 'API token: nlp_ + 40 hex' },
+              serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN of the web front end' },
+            },
+          },
+        },
+      }),
+    )
+    .get(
+      '/swagger/assets/:file',
+      ({ params, set }) => {
+        const type = ASSETS[params.file]
+        if (!type) throw notFound()
+        set.headers['content-type'] = type
+        set.headers['cache-control'] = 'public, max-age=86400'
+        return Bun.file(join(ASSET_DIR, params.file))
+      },
+      { params: t.Object({ file: t.String() }), detail: { hide: true } },
+    )
+}

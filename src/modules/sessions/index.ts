@@ -1,0 +1,72 @@
+import { Elysia, t } from 'elysia'
+import type { Config } from '../../config'
+import type { Db } from '../../db/client'
+import type { Clock } from '../../lib/clock'
+import { safeEqual } from '../../lib/hash'
+import type { Logger } from '../../lib/logger'
+import { clientAddress } from '../../http/client-address'
+import { internalError, unauthorized } from '../../http/errors'
+import { errors, Timestamp } from '../../http/schemas'
+import { auditNow } from '../audit/service'
+import { SLUG_PATTERN } from '../orgs/service'
+import { createSession, deleteSession } from './service'
+
+export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; logger: Logger }) {
+  const { config } = deps
+  return new Elysia({ name: 'sessions' })
+    .post(
+      '/v1/sessions/create',
+      ({ request, server, body, set }) => {
+        set.status = 201
+        return createSession(deps.db, deps.logger, deps.clock.now(), {
+          userId: body.user_id,
+          orgSlug: body.org_slug,
+          orgName: body.org_name,
+          ttlSeconds: config.sessionTtlSeconds,
+          remote: clientAddress(request, server, config.trustProxy),
+        })
+      },
+      {
+        // `transform` runs before body validation: an unauthenticated caller learns nothing from validation errors.
+        transform({ request, server }) {
+          if (!config.serviceToken) throw internalError('service token not configured')
+          const header = request.headers.get('authorization') ?? ''
+          const given = header.toLowerCase().startsWith('bearer ') ? header.slice(7) : ''
+          if (safeEqual(given, config.serviceToken)) return
+          const remote = clientAddress(request, server, config.trustProxy)
+          auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
+            action: 'session.create.denied',
+            fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
+            actor: 'anonymous',
+            remote,
+          })
+          throw unauthorized()
+        },
+        body: t.Object({
+          user_id: t.String({ minLength: 1, maxLength: 128, error: 'user_id must be a string of 1-128 characters' }),
+          org_slug: t.String({ pattern: SLUG_PATTERN, error: `org_slug must match ${SLUG_PATTERN}` }),
+          org_name: t.Optional(t.String({ minLength: 1, maxLength: 128, error: 'org_name must be a string of 1-128 characters' })),
+        }),
+        response: {
+          201: t.Object(
+            { id: t.String(), token: t.String(), user_id: t.String(), org_id: t.String(), org_slug: t.String(), expires_at: Timestamp },
+            { description: 'The session; its token is shown once' },
+          ),
+          ...errors(400, 401, 413, 415, 500),
+        },
+        detail: { tags: ['Sessions'], summary: 'Create a dashboard session (web front end only)', security: [{ serviceToken: [] }] },
+      },
+    )
+    .delete(
+      '/v1/sessions/:id',
+      ({ params, request, server, set }) => {
+        deleteSession(deps.db, deps.logger, deps.clock.now(), params.id, clientAddress(request, server, config.trustProxy))
+        set.status = 204
+      },
+      {
+        params: t.Object({ id: t.String({ maxLength: 128 }) }),
+        response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(404) },
+        detail: { tags: ['Sessions'], summary: 'Delete a session (log out)' },
+      },
+    )
+}

@@ -1,0 +1,74 @@
+import { Elysia, t } from 'elysia'
+import type { Authenticate, Principal } from '../../http/auth'
+import { authPlugin, type CredentialLimiter } from '../../http/auth'
+import { clientAddress } from '../../http/client-address'
+import { errors } from '../../http/schemas'
+import { SECURITY } from '../docs'
+import { CreatedToken, CreateTokenBody, RotatedToken, TokenParams, TokenView, AgentType } from './model'
+import { createToken, getToken, listTokens, revokeToken, rotateToken, updateAgentType, type Actor, type TokenDeps } from './service'
+
+export function actorOf(principal: Principal, request: Request, server: any, trustProxy: boolean): Actor {
+  return {
+    orgId: principal.org.id,
+    plan: principal.org.plan,
+    actor: principal.kind === 'session' ? `user:${principal.userId}` : `token:${principal.tokenId}`,
+    remote: clientAddress(request, server, trustProxy),
+  }
+}
+
+export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; limiter?: CredentialLimiter; trustProxy: boolean }) {
+  const detail = (summary: string) => ({ tags: ['Tokens'], summary, security: SECURITY.session })
+  const who = (principal: Principal, request: Request, server: any) => actorOf(principal, request, server, deps.trustProxy)
+  return new Elysia({ name: 'tokens' })
+    .use(authPlugin(deps.authenticate, deps.limiter))
+    .get('/v1/tokens', ({ principal }) => ({ tokens: listTokens(deps, principal.org.id) }), {
+      auth: 'session',
+      response: { 200: t.Object({ tokens: t.Array(TokenView) }, { description: "The organisation's tokens" }), ...errors(401, 403, 429) },
+      detail: detail('List API tokens'),
+    })
+    .post(
+      '/v1/tokens',
+      ({ principal, body, request, server, set }) => {
+        set.status = 201
+        return createToken(deps, who(principal, request, server), { name: body.name, scopes: body.scopes ?? ['execute'], agentType: body.agent_type ?? '' })
+      },
+      {
+        auth: 'session',
+        body: CreateTokenBody,
+        response: { 201: CreatedToken, ...errors(400, 401, 402, 403, 413, 415, 429) },
+        detail: detail('Create an API token (secret shown once)'),
+      },
+    )
+    .get('/v1/tokens/:id', ({ principal, params }) => getToken(deps, principal.org.id, params.id), {
+      auth: 'session',
+      params: TokenParams,
+      response: { 200: TokenView, ...errors(401, 403, 404, 429) },
+      detail: detail('Get one token'),
+    })
+    .patch('/v1/tokens/:id', ({ principal, params, body, request, server }) => updateAgentType(deps, who(principal, request, server), params.id, body.agent_type), {
+      auth: 'session',
+      params: TokenParams,
+      body: t.Object({ agent_type: AgentType }),
+      response: { 200: TokenView, ...errors(400, 401, 403, 404, 413, 415, 429) },
+      detail: detail("Change a token's agent type"),
+    })
+    .post('/v1/tokens/:id/rotate', ({ principal, params, request, server }) => rotateToken(deps, who(principal, request, server), params.id), {
+      auth: 'session',
+      params: TokenParams,
+      response: { 200: RotatedToken, ...errors(401, 403, 404, 409, 429) },
+      detail: detail('Rotate a token (the old one stays valid for the grace period)'),
+    })
+    .delete(
+      '/v1/tokens/:id',
+      ({ principal, params, request, server, set }) => {
+        revokeToken(deps, who(principal, request, server), params.id)
+        set.status = 204
+      },
+      {
+        auth: 'session',
+        params: TokenParams,
+        response: { 204: t.Void({ description: 'Revoked' }), ...errors(401, 403, 404, 429) },
+        detail: detail('Revoke a token'),
+      },
+    )
+}

@@ -1,0 +1,46 @@
+import { createApp, type AppDeps } from '../../src/app'
+import { loadConfig, type Config } from '../../src/config'
+import { openDatabase } from '../../src/db/client'
+import { manualClock } from '../../src/lib/clock'
+import { memoryLogger } from '../../src/lib/logger'
+
+export const SERVICE_TOKEN = 'test-service-token-0123456789'
+
+export interface RequestOptions {
+  body?: unknown
+  rawBody?: BodyInit
+  token?: string
+  headers?: Record<string, string>
+}
+
+/** A whole server on a fresh `:memory:` database with a manual clock and a logger that records its lines. */
+export function makeTestApp(env: Record<string, string> = {}, extra: Partial<AppDeps> = {}) {
+  const config: Config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...env })
+  const db = openDatabase(config.databaseUrl)
+  const clock = manualClock()
+  const logger = memoryLogger()
+  const app = createApp({ config, db, clock, logger, ...extra })
+
+  async function request(method: string, path: string, options: RequestOptions = {}) {
+    const headers: Record<string, string> = { ...options.headers }
+    if (options.token) headers.authorization = `Bearer ${options.token}`
+    let body: BodyInit | undefined = options.rawBody
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body)
+      headers['content-type'] ??= 'application/json'
+    }
+    const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }))
+    const text = await res.text()
+    let json: any
+    try {
+      json = text ? JSON.parse(text) : undefined
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, headers: res.headers, text, json }
+  }
+
+  return { app, db, clock, logger, config, request }
+}
+
+export type TestApp = ReturnType<typeof makeTestApp>
