@@ -12,6 +12,11 @@ import { createOrgDirectory } from './modules/orgs/directory'
 import { sessionsModule } from './modules/sessions'
 import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
+import { createExecutionBus } from './modules/executions/bus'
+import { executionsModule } from './modules/executions'
+import { createExecutionStore } from './modules/executions/service'
+import { reposModule } from './modules/repos'
+import { createRepoService } from './modules/repos/service'
 import { createTokenVerifier } from './modules/tokens/verifier'
 
 export interface AppDeps {
@@ -31,6 +36,9 @@ export function createApp(deps: AppDeps) {
   const sessions = createSessionStore(db, clock)
   const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs })
   const base = { config, db, clock, logger }
+  const bus = createExecutionBus()
+  const store = createExecutionStore(db, clock, bus)
+  const repos = createRepoService(db, logger, clock, config)
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, clock }))
@@ -39,7 +47,9 @@ export function createApp(deps: AppDeps) {
     .use(sessionsModule(base))
     .use(authModule({ verifier, orgs }))
     .use(tokensModule({ ...base, verifier, authenticate, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
-  return app
+    .use(executionsModule({ store, bus, authenticate }))
+    .use(reposModule({ repos, authenticate, trustProxy: config.trustProxy }))
+  return Object.assign(app, { services: { bus, store, verifier, orgs } })
 }
 
 export type App = ReturnType<typeof createApp>

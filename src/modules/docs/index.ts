@@ -10,7 +10,8 @@ const ASSETS: Record<string, string> = {
   'swagger-ui.css': 'text/css; charset=utf-8',
 }
 
-export const SECURITY = {
+type Requirement = Record<string, string[]>[]
+export const SECURITY: Record<'session' | 'token' | 'either', Requirement> = {
   session: [{ sessionToken: [] }],
   token: [{ apiToken: [] }],
   either: [{ sessionToken: [] }, { apiToken: [] }],

@@ -1,0 +1,81 @@
+import { Elysia, t } from 'elysia'
+import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
+import { badRequest, forbidden } from '../../http/errors'
+import { errors } from '../../http/schemas'
+import { SECURITY } from '../docs'
+import type { ExecutionBus } from './bus'
+import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
+import type { ExecutionStore } from './service'
+import { executionStream } from './stream'
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
+
+/** `org` and `repo` are required with the contract's exact messages, and `org` must be the caller's. */
+function scope(principal: Principal, query: { org?: string; repo?: string }): { repo: string } {
+  if (query.org === undefined || query.org === '') throw badRequest('missing required parameter: org')
+  if (query.repo === undefined || query.repo === '') throw badRequest('missing required parameter: repo')
+  if (query.org !== principal.org.slug) throw forbidden()
+  return { repo: query.repo }
+}
+
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter }) {
+  const { store } = deps
+  return new Elysia({ name: 'executions' })
+    .use(authPlugin(deps.authenticate, deps.limiter))
+    .post(
+      '/v1/executions',
+      ({ principal, body, request, set }) => {
+        if (principal.kind !== 'token') throw forbidden()
+        const key = request.headers.get('idempotency-key')
+        if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid header: Idempotency-Key must be 1-255 printable ASCII characters')
+        const { execution, replayed } = store.record(
+          { orgId: principal.org.id, plan: principal.org.plan, tokenId: principal.tokenId, agentType: principal.agentType },
+          body,
+          key,
+        )
+        if (replayed) set.headers['idempotent-replayed'] = 'true'
+        set.status = 201
+        return execution
+      },
+      {
+        auth: 'execute',
+        body: ExecutionBody,
+        response: { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) },
+        detail: {
+          tags: ['Executions'],
+          summary: 'Record a run (API token with execute)',
+          description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
+          security: SECURITY.token,
+        },
+      },
+    )
+    .get(
+      '/v1/executions',
+      ({ principal, query }) => {
+        const { repo } = scope(principal, query)
+        return store.list(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch })
+      },
+      {
+        auth: 'read',
+        query: ListQuery,
+        response: { 200: ExecutionList, ...errors(400, 401, 403, 429) },
+        detail: { tags: ['Executions'], summary: "List a repository's executions, newest first", security: SECURITY.either },
+      },
+    )
+    .get(
+      '/v1/executions/stream',
+      ({ principal, query, request, set }) => {
+        const { repo: name } = scope(principal, query)
+        const repo = store.findRepo(principal.org.id, name)
+        // A repository with no runs yet has no id; the wizard opens the stream before the first run.
+        const target = repo ? { id: repo.id, name } : { id: -1, name }
+        return executionStream(store, deps.bus, target, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>)
+      },
+      {
+        auth: 'read',
+        query: StreamQuery,
+        response: { 200: t.String({ description: 'text/event-stream of `execution` events' }), ...errors(400, 401, 403, 429) },
+        detail: { tags: ['Executions'], summary: 'Stream new executions (Server-Sent Events)', security: SECURITY.either },
+      },
+    )
+}

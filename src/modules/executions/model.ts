@@ -1,0 +1,57 @@
+import { t } from 'elysia'
+import { Timestamp } from '../../http/schemas'
+
+const Percent = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `${name} must be a number from 0 to 100` })
+const Threshold = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `${name} must be a number from 0 to 100` })
+export const OutcomeSchema = t.Union([t.Literal('pass'), t.Literal('warn'), t.Literal('fail')], { error: 'outcome must be one of pass, warn, fail' })
+
+/** The CLI's run-state file plus the repository and branch. */
+export const ExecutionBody = t.Object({
+  repo: t.String({ pattern: '^[^/]{1,100}$', error: 'repo must be a string of 1-100 characters without "/"', examples: ['api-service'] }),
+  branch: t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters', examples: ['main'] }),
+  coverage: Percent('coverage'),
+  baseline: t.Optional(Percent('baseline')),
+  delta: t.Optional(t.Number({ minimum: -100, maximum: 100, error: 'delta must be a number from -100 to 100' })),
+  outcome: t.Optional(OutcomeSchema),
+  warn_threshold: t.Optional(Threshold('warn_threshold')),
+  fail_threshold: t.Optional(Threshold('fail_threshold')),
+  strict_mode: t.Optional(t.Boolean({ error: 'strict_mode must be true or false' })),
+  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters' })),
+  timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time' })),
+})
+
+export const ExecutionItem = t.Object({
+  id: t.String({ examples: ['exe_01hwk3r9btz0y5qp7njf2xcm8d'] }),
+  repo: t.String(),
+  branch: t.String(),
+  outcome: OutcomeSchema,
+  delta: t.String({ examples: ['+2.30', '-0.40', '0.00'] }),
+  created_at: Timestamp,
+  coverage: t.Number(),
+  baseline: t.Union([t.Number(), t.Null()]),
+  commit: t.Union([t.String(), t.Null()]),
+})
+
+export const RecordedExecution = t.Composite([
+  ExecutionItem,
+  t.Object({ warn_threshold: t.Number(), fail_threshold: t.Number(), strict_mode: t.Boolean(), agent_type: t.String() }),
+], { description: 'The recorded execution (or, for a replayed Idempotency-Key, the first one)' })
+
+export const ListQuery = t.Object({
+  org: t.Optional(t.String({ maxLength: 64 })),
+  repo: t.Optional(t.String({ maxLength: 100 })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
+  cursor: t.Optional(t.String({ maxLength: 200, error: 'cursor is not a cursor this API returned' })),
+  branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
+})
+
+export const ExecutionList = t.Object({
+  executions: t.Array(ExecutionItem),
+  total: t.Integer(),
+  next_cursor: t.Union([t.String(), t.Null()]),
+}, { description: 'Newest first' })
+
+export const StreamQuery = t.Object({
+  org: t.Optional(t.String({ maxLength: 64 })),
+  repo: t.Optional(t.String({ maxLength: 100 })),
+})

@@ -1,0 +1,62 @@
+import { Elysia, t } from 'elysia'
+import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
+import { errors, NullableTimestamp } from '../../http/schemas'
+import { SECURITY } from '../docs'
+import { actorOf } from '../tokens'
+import type { RepoService } from './service'
+
+const Limit = t.Union([t.Integer(), t.Null()], { description: 'null = unlimited' })
+
+export const RepoView = t.Object({
+  name: t.String(),
+  default_branch: t.String(),
+  private: t.Boolean(),
+  executions: t.Integer(),
+  latest_coverage: t.Union([t.Number(), t.Null()]),
+  last_execution_at: NullableTimestamp,
+}, { description: 'A repository' })
+
+export function reposModule(deps: { repos: RepoService; authenticate: Authenticate; limiter?: CredentialLimiter; trustProxy: boolean }) {
+  return new Elysia({ name: 'repos' })
+    .use(authPlugin(deps.authenticate, deps.limiter))
+    .get('/v1/repos', ({ principal, query }) => deps.repos.list(principal.org.id, query.limit ?? 50, query.cursor), {
+      auth: 'read',
+      query: t.Object({
+        limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
+        cursor: t.Optional(t.String({ maxLength: 300 })),
+      }),
+      response: {
+        200: t.Object({ repos: t.Array(RepoView), total: t.Integer(), limit: t.Integer(), next_cursor: t.Union([t.String(), t.Null()]) }, { description: "The organisation's repositories, by name" }),
+        ...errors(400, 401, 403, 429),
+      },
+      detail: { tags: ['Repositories'], summary: 'List repositories', security: SECURITY.either },
+    })
+    .patch(
+      '/v1/repos/:repo',
+      ({ principal, params, body, request, server }) => deps.repos.update(actorOf(principal, request, server, deps.trustProxy), params.repo, body),
+      {
+        auth: 'session',
+        params: t.Object({ repo: t.String({ minLength: 1, maxLength: 100 }) }),
+        body: t.Object({
+          default_branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'default_branch must be a string of 1-255 characters' })),
+          private: t.Optional(t.Boolean({ error: 'private must be true or false' })),
+        }),
+        response: { 200: RepoView, ...errors(400, 401, 403, 404, 413, 415, 429) },
+        detail: { tags: ['Repositories'], summary: "Change a repository's default branch or privacy", security: SECURITY.session },
+      },
+    )
+    .get('/v1/usage', ({ principal }) => deps.repos.usage(principal.org.id, principal.org.plan), {
+      auth: 'session',
+      response: {
+        200: t.Object({
+          plan: t.String(),
+          repos: t.Object({ used: t.Integer(), limit: Limit }),
+          tokens: t.Object({ used: t.Integer(), limit: Limit }),
+          retention_days: t.Integer(),
+          rate_limit_per_minute: t.Integer(),
+        }, { description: "The organisation's plan and what it uses of it" }),
+        ...errors(401, 403, 429),
+      },
+      detail: { tags: ['Repositories'], summary: 'Plan usage', security: SECURITY.session },
+    })
+}

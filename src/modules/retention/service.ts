@@ -1,0 +1,70 @@
+import type { Db } from '../../db/client'
+import type { Plan } from '../../db/schema'
+import type { Logger } from '../../lib/logger'
+import { PLAN_LIMITS } from '../plans'
+
+const DAY_MS = 86_400_000
+export const IDEMPOTENCY_KEY_TTL_MS = DAY_MS
+const HOUR_MS = 3_600_000
+
+export interface SweepResult {
+  executions: number
+  idempotencyKeys: number
+  sessions: number
+}
+
+/**
+ * Deletes executions older than each organisation's plan window, in batches of `batchSize` with the
+ * event loop yielded between batches, so a large sweep never holds the database for long. Each batch
+ * lowers the repositories' counters in the same transaction as its deletions. Expired sessions and
+ * idempotency keys older than a day go too.
+ */
+export async function sweepRetention(db: Db, now: number, batchSize = 1000): Promise<SweepResult> {
+  const q = db.sqlite
+  const orgs = q.query<{ id: string; plan: Plan }, []>('SELECT id, plan FROM organisations').all()
+  const deleteBatch = q.prepare<{ repo_id: number }, [string, number, number]>(
+    `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?) RETURNING repo_id`,
+  )
+  const lower = q.prepare<unknown, [number, number]>('UPDATE repositories SET execution_count = execution_count - ? WHERE id = ?')
+  const batch = q.transaction((orgId: string, cutoff: number) => {
+    const deleted = deleteBatch.all(orgId, cutoff, batchSize)
+    const perRepo = new Map<number, number>()
+    for (const { repo_id } of deleted) perRepo.set(repo_id, (perRepo.get(repo_id) ?? 0) + 1)
+    for (const [repoId, n] of perRepo) lower.run(n, repoId)
+    return deleted.length
+  })
+  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0 }
+  for (const org of orgs) {
+    const cutoff = now - PLAN_LIMITS[org.plan].retentionDays * DAY_MS
+    for (;;) {
+      const n = batch.immediate(org.id, cutoff)
+      result.executions += n
+      if (n < batchSize) break
+      await new Promise((resolve) => setTimeout(resolve, 0))
+    }
+  }
+  result.idempotencyKeys = q.run('DELETE FROM idempotency_keys WHERE created_at < ?', [now - IDEMPOTENCY_KEY_TTL_MS]).changes
+  result.sessions = q.run('DELETE FROM sessions WHERE expires_at <= ?', [now]).changes
+  return result
+}
+
+/** Runs the sweep now and then every hour; returns a function that stops it. */
+export function startRetentionSchedule(db: Db, clock: { now(): number }, logger: Logger): () => void {
+  let running = false
+  const run = async () => {
+    if (running) return
+    running = true
+    try {
+      const result = await sweepRetention(db, clock.now())
+      logger.info('retention sweep', { ...result })
+    } catch (error) {
+      logger.error('retention sweep failed', { error: (error as Error).message })
+    } finally {
+      running = false
+    }
+  }
+  void run()
+  const timer = setInterval(run, HOUR_MS)
+  timer.unref?.()
+  return () => clearInterval(timer)
+}
