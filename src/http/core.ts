@@ -25,13 +25,6 @@ export interface CoreDeps {
   onResponse?: (route: string, method: string, status: number, seconds: number) => void
 }
 
-function jsonError(status: number, message: string): Response {
-  return new Response(JSON.stringify({ error: message }), {
-    status,
-    headers: { 'content-type': 'application/json' },
-  })
-}
-
 /**
  * Request id, security headers, CORS, body limits and JSON parsing, the access log and the single
  * error mapping: every non-2xx answer is `{"error": "…"}`.
@@ -70,7 +63,9 @@ export function corePlugin(deps: CoreDeps) {
         throw malformedRequest()
       }
     })
-    .onError({ as: 'global' }, ({ code, error, request, set, path }) => {
+    .onError({ as: 'global' }, ({ code, error: thrown, request, set, path }) => {
+      // Elysia wraps whatever the parse hook throws in a ParseError; our own errors keep their status.
+      const error = code === 'PARSE' && (thrown as Error).cause instanceof HttpError ? ((thrown as Error).cause as HttpError) : thrown
       let status: number
       let message: string
       if (error instanceof HttpError) {
@@ -119,4 +114,3 @@ export function corePlugin(deps: CoreDeps) {
     })
 }
 
-export { jsonError }

@@ -1,0 +1,395 @@
+import { describe, expect, test } from 'bun:test'
+import { formatDelta, outcomeFor } from '../src/modules/executions/format'
+import { sweepRetention } from '../src/modules/retention/service'
+import { makeTestApp, type TestApp } from './helpers/app'
+import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
+
+const DAY = 86_400_000
+const counterMatches = (t: TestApp) =>
+  t.db.sqlite
+    .query('SELECT r.name, r.execution_count AS counter, (SELECT count(*) FROM executions e WHERE e.repo_id = r.id) AS real FROM repositories r')
+    .all()
+    .every((row: any) => row.counter === row.real)
+
+describe('POST /v1/executions', () => {
+  test('records a run and answers 201 with the list shape plus the extra fields', async () => {
+    const t = makeTestApp()
+    const { token, tokenId } = await orgWithToken(t, 'acme', { agent_type: 'claude_code' })
+    const res = await submit(t, token, { repo: 'api-service', branch: 'main', coverage: 82.3, baseline: 80, commit: 'a'.repeat(40), timestamp: '2026-03-18T08:59:00Z' })
+    expect(res.status).toBe(201)
+    expect(res.json).toEqual({
+      id: expect.stringMatching(/^exe_[0-9a-z]{26}$/),
+      repo: 'api-service',
+      branch: 'main',
+      outcome: 'pass',
+      delta: '+2.30',
+      created_at: '2026-03-18T09:00:00Z',
+      coverage: 82.3,
+      baseline: 80,
+      commit: 'a'.repeat(40),
+      warn_threshold: 0.5,
+      fail_threshold: 1,
+      strict_mode: false,
+      agent_type: 'claude_code',
+    })
+    const row = t.db.sqlite.query('SELECT agent_type, token_id, delta FROM executions').get() as any
+    expect(row).toEqual({ agent_type: 'claude_code', token_id: tokenId, delta: 2.3 })
+  })
+
+  test.each([
+    // delta, warn, fail, expected — boundaries exactly as written: pass if delta > -warn, warn if delta > -fail
+    [0, 0.5, 1, 'pass'],
+    [-0.49, 0.5, 1, 'pass'],
+    [-0.5, 0.5, 1, 'warn'],
+    [-0.99, 0.5, 1, 'warn'],
+    [-1, 0.5, 1, 'fail'],
+    [-3, 0.5, 1, 'fail'],
+    [-0.2, 0, 1, 'warn'],
+    [0, 0, 0, 'fail'], // zero thresholds: no drop at all is tolerated, and 0 > -0 is false
+  ])('delta %p with warn %p and fail %p is %p', async (delta, warn, fail, expected) => {
+    expect(outcomeFor(delta, warn, fail)).toBe(expected as any)
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await submit(t, token, { coverage: 50, baseline: undefined, delta, warn_threshold: warn, fail_threshold: fail })
+    expect(res.json.outcome).toBe(expected)
+  })
+
+  test('delta defaults to coverage - baseline without floating-point noise at the boundary', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await submit(t, token, { coverage: 80.1, baseline: 80.6 })
+    expect(res.json.delta).toBe('-0.50')
+    expect(res.json.outcome).toBe('warn')
+    const exact = await submit(t, token, { coverage: 79, baseline: 80 })
+    expect(exact.json.outcome).toBe('fail')
+  })
+
+  test('an outcome sent by the CLI is kept (strict mode decides on the client)', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await submit(t, token, { coverage: 80, baseline: 80, outcome: 'fail', strict_mode: true })
+    expect(res.json.outcome).toBe('fail')
+    expect(res.json.strict_mode).toBe(true)
+  })
+
+  test.each([
+    [{ repo: undefined }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
+    [{ repo: 'a/b' }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
+    [{ repo: 'x'.repeat(101) }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
+    [{ branch: '' }, 'invalid body: branch must be a string of 1-255 characters'],
+    [{ coverage: 100.01 }, 'invalid body: coverage must be a number from 0 to 100'],
+    [{ coverage: -1 }, 'invalid body: coverage must be a number from 0 to 100'],
+    [{ coverage: '80' }, 'invalid body: coverage must be a number from 0 to 100'],
+    [{ baseline: 101 }, 'invalid body: baseline must be a number from 0 to 100'],
+    [{ outcome: 'ok' }, 'invalid body: outcome must be one of pass, warn, fail'],
+    [{ commit: 'xyz' }, 'invalid body: commit must be 7-64 hex characters'],
+    [{ timestamp: 'yesterday' }, 'invalid body: timestamp must be an ISO 8601 date-time'],
+  ])('%p answers 400 %p and records nothing', async (patch, message) => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await submit(t, token, patch)
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error: message })
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 0 })
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM repositories').get()).toEqual({ n: 0 })
+  })
+
+  test('a read-only token or a session cannot submit (403); no token is 401', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t, 'acme', { scopes: ['read'] })
+    expect((await submit(t, token, {})).status).toBe(403)
+    expect((await submit(t, session, {})).status).toBe(403)
+    const none = await t.request('POST', '/v1/executions', { body: { repo: 'r', branch: 'b', coverage: 1 } })
+    expect(none.status).toBe(401)
+    expect(none.json).toEqual({ error: 'invalid token' })
+  })
+
+  test('the same Idempotency-Key returns the first answer and records once', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const first = await submit(t, token, { coverage: 81 }, { 'idempotency-key': 'run-123' })
+    const again = await submit(t, token, { coverage: 81 }, { 'idempotency-key': 'run-123' })
+    expect(again.status).toBe(201)
+    expect(again.json).toEqual(first.json)
+    expect(again.headers.get('idempotent-replayed')).toBe('true')
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 1 })
+    const other = await submit(t, token, { coverage: 82 }, { 'idempotency-key': 'run-123' })
+    expect(other.status).toBe(422)
+    expect(other.json).toEqual({ error: 'Idempotency-Key was already used with a different request body' })
+    expect(counterMatches(t)).toBe(true)
+    expect((await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json.total).toBe(1)
+  })
+
+  test('repository cap: the 11th repository on free answers 402 with the exact message', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t, 'acme', { plan: 'free' })
+    for (let i = 1; i <= 10; i++) expect((await submit(t, token, { repo: `repo-${i}` })).status).toBe(201)
+    const refused = await submit(t, token, { repo: 'repo-11' })
+    expect(refused.status).toBe(402)
+    expect(refused.json).toEqual({ error: 'repository limit reached for your plan (10/10 repos used)' })
+    expect((await submit(t, token, { repo: 'repo-3' })).status).toBe(201)
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM repositories').get()).toEqual({ n: 10 })
+  })
+
+  test('after a downgrade the newest repositories beyond the cap are refused but keep their history', async () => {
+    const t = makeTestApp()
+    const { token, orgId } = await orgWithToken(t, 'acme', { plan: 'team' })
+    for (let i = 1; i <= 12; i++) {
+      t.clock.advance(1000)
+      await submit(t, token, { repo: `repo-${i}` })
+    }
+    setPlan(t, orgId, 'free')
+    expect((await submit(t, token, { repo: 'repo-10' })).status).toBe(201)
+    const refused = await submit(t, token, { repo: 'repo-11' })
+    expect(refused.status).toBe(402)
+    expect(refused.json).toEqual({ error: 'repository limit reached for your plan (12/10 repos used)' })
+    expect((await submit(t, token, { repo: 'repo-12' })).status).toBe(402)
+    const history = await t.request('GET', '/v1/executions?org=acme&repo=repo-12', { token })
+    expect(history.json.total).toBe(1)
+    setPlan(t, orgId, 'team')
+    expect((await submit(t, token, { repo: 'repo-12' })).status).toBe(201)
+  })
+})
+
+describe('GET /v1/executions', () => {
+  test('newest first with the exact contract shape, total from the counter', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { branch: 'main', coverage: 82.3, baseline: 80 })
+    t.clock.advance(60_000)
+    await submit(t, token, { branch: 'feat/auth', coverage: 79.6, baseline: 80 })
+    const res = await t.request('GET', '/v1/executions?org=acme&repo=api-service&limit=10', { token })
+    expect(res.status).toBe(200)
+    expect(res.json.total).toBe(2)
+    expect(res.json.next_cursor).toBeNull()
+    expect(res.json.executions.map((e: any) => [e.branch, e.outcome, e.delta, e.created_at])).toEqual([
+      ['feat/auth', 'pass', '-0.40', '2026-03-18T09:01:00Z'],
+      ['main', 'pass', '+2.30', '2026-03-18T09:00:00Z'],
+    ])
+  })
+
+  test.each([
+    [2.3, '+2.30'],
+    [-0.4, '-0.40'],
+    [0, '0.00'],
+    [-0, '0.00'],
+    [-0.004, '0.00'],
+    [0.004, '0.00'],
+    [0.005, '+0.01'],
+    [-12.345, '-12.35'],
+  ])('delta %p is formatted %p', (delta, text) => {
+    expect(formatDelta(delta)).toBe(text)
+  })
+
+  test('the three exact errors, and 200 empty for an unknown repo of your own org', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await signIn(t, 'other')
+    expect((await t.request('GET', '/v1/executions?repo=x', { token })).json).toEqual({ error: 'missing required parameter: org' })
+    expect((await t.request('GET', '/v1/executions?org=acme', { token })).json).toEqual({ error: 'missing required parameter: repo' })
+    const bad = await t.request('GET', '/v1/executions?org=acme&repo=x', { token: 'nlp_' + 'f'.repeat(40) })
+    expect([bad.status, bad.json]).toEqual([401, { error: 'invalid token' }])
+    const other = await t.request('GET', '/v1/executions?org=other&repo=x', { token })
+    expect([other.status, other.json]).toEqual([403, { error: 'forbidden' }])
+    const empty = await t.request('GET', '/v1/executions?org=acme&repo=not-yet', { token })
+    expect([empty.status, empty.json]).toEqual([200, { executions: [], total: 0, next_cursor: null }])
+  })
+
+  test.each(['0', '101', 'ten', '1.5', '-1'])('limit=%p answers 400', async (limit) => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await t.request('GET', `/v1/executions?org=acme&repo=r&limit=${limit}`, { token })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error: 'invalid query: limit must be an integer from 1 to 100' })
+  })
+
+  test('readable by an execute token, a read token and a session of the org', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    const reader = await createToken(t, session, { scopes: ['read'] })
+    await submit(t, token, {})
+    for (const credential of [token, reader.secret, session]) {
+      const res = await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token: credential })
+      expect(res.status).toBe(200)
+      expect(res.json.total).toBe(1)
+    }
+  })
+
+  test('cursor pagination walks several hundred runs with no duplicate or gap', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const ids: string[] = []
+    for (let i = 0; i < 350; i++) {
+      if (i % 7 === 0) t.clock.advance(1000) // several runs share a second, some a millisecond
+      ids.push((await submit(t, token, { coverage: i % 100, branch: i % 2 ? 'main' : 'dev' })).json.id)
+    }
+    const seen: string[] = []
+    let cursor: string | null = null
+    let pages = 0
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : ''
+      const res = await t.request('GET', `/v1/executions?org=acme&repo=api-service&limit=100${query}`, { token })
+      expect(res.json.total).toBe(350)
+      seen.push(...res.json.executions.map((e: any) => e.id))
+      cursor = res.json.next_cursor
+      pages++
+    } while (cursor)
+    expect(pages).toBe(4)
+    expect(seen).toEqual([...ids].reverse())
+    const main: string[] = []
+    cursor = null
+    do {
+      const query: string = cursor ? `&cursor=${cursor}` : ''
+      const res = await t.request('GET', `/v1/executions?org=acme&repo=api-service&branch=main&limit=33${query}`, { token })
+      main.push(...res.json.executions.map((e: any) => e.id))
+      cursor = res.json.next_cursor
+    } while (cursor)
+    expect(main).toEqual(ids.filter((_, i) => i % 2).reverse())
+    const bad = await t.request('GET', '/v1/executions?org=acme&repo=api-service&cursor=bm9wZQ', { token })
+    expect(bad.status).toBe(400)
+  })
+})
+
+describe('retention and counters', () => {
+  test('the sweep deletes runs older than the plan window and keeps the counter exact', async () => {
+    const t = makeTestApp()
+    const free = await orgWithToken(t, 'free-org', { plan: 'free' })
+    const team = await orgWithToken(t, 'team-org', { plan: 'team' })
+    for (let day = 0; day < 100; day++) {
+      await submit(t, free.token, { coverage: 50 })
+      await submit(t, team.token, { coverage: 50 })
+      t.clock.advance(DAY)
+    }
+    // now = start + 100 days: free keeps the last 30 days, team the last 90
+    const result = await sweepRetention(t.db, t.clock.now(), 7)
+    expect(result.executions).toBe(70 + 10)
+    expect(counterMatches(t)).toBe(true)
+    expect((await t.request('GET', '/v1/executions?org=free-org&repo=api-service', { token: free.token })).json.total).toBe(30)
+    expect((await t.request('GET', '/v1/executions?org=team-org&repo=api-service', { token: team.token })).json.total).toBe(90)
+    expect((await sweepRetention(t.db, t.clock.now())).executions).toBe(0)
+  })
+
+  test('the counter equals the row count through inserts, replays and sweeps', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    for (let i = 0; i < 20; i++) {
+      await submit(t, token, { repo: `r${i % 3}` }, { 'idempotency-key': `k${i % 12}` })
+      expect(counterMatches(t)).toBe(true)
+    }
+    t.clock.advance(91 * DAY)
+    await sweepRetention(t.db, t.clock.now(), 5)
+    expect(counterMatches(t)).toBe(true)
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 0 })
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM idempotency_keys').get()).toEqual({ n: 0 })
+  })
+})
+
+describe('GET /v1/executions/stream', () => {
+  async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string): Promise<string> {
+    let text = ''
+    const decoder = new TextDecoder()
+    while (!text.includes(needle)) {
+      const { value, done } = await reader.read()
+      if (done) break
+      text += decoder.decode(value)
+    }
+    return text
+  }
+
+  test('delivers a run submitted after the stream opened, then releases everything on disconnect', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 10 })
+    const res = await t.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=api-service', { headers: { authorization: `Bearer ${token}` } }))
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    const reader = res.body!.getReader()
+    await readUntil(reader, ': connected')
+    expect(t.app.services.bus.size()).toBe(1)
+    const posted = await submit(t, token, { coverage: 77.7 })
+    const text = await readUntil(reader, '77.7')
+    expect(text).toContain(`event: execution\nid: ${posted.json.id}\ndata: `)
+    const data = JSON.parse(text.split('data: ')[1]!.split('\n')[0]!)
+    expect(data).toMatchObject({ id: posted.json.id, coverage: 77.7, repo: 'api-service' })
+    expect(text).not.toContain('"coverage":10')
+    await reader.cancel()
+    expect(t.app.services.bus.size()).toBe(0)
+  })
+
+  test('Last-Event-ID replays what was missed', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const first = await submit(t, token, { coverage: 1 })
+    const second = await submit(t, token, { coverage: 2 })
+    const third = await submit(t, token, { coverage: 3 })
+    const res = await t.app.handle(
+      new Request('http://localhost/v1/executions/stream?org=acme&repo=api-service', { headers: { authorization: `Bearer ${token}`, 'last-event-id': first.json.id } }),
+    )
+    const reader = res.body!.getReader()
+    const text = await readUntil(reader, third.json.id)
+    expect(text.indexOf(second.json.id)).toBeLessThan(text.indexOf(third.json.id))
+    expect(text).not.toContain(`id: ${first.json.id}`)
+    await reader.cancel()
+  })
+
+  test('the stream follows the same auth rules as the list', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await signIn(t, 'other')
+    expect((await t.request('GET', '/v1/executions/stream?org=acme&repo=x')).status).toBe(401)
+    expect((await t.request('GET', '/v1/executions/stream?org=other&repo=x', { token })).status).toBe(403)
+    expect((await t.request('GET', '/v1/executions/stream?org=acme', { token })).json).toEqual({ error: 'missing required parameter: repo' })
+  })
+})
+
+describe('repositories and usage', () => {
+  test('GET /v1/repos lists repositories with counts and latest coverage on the default branch', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    await submit(t, token, { repo: 'api', branch: 'main', coverage: 81 })
+    t.clock.advance(1000)
+    await submit(t, token, { repo: 'api', branch: 'dev', coverage: 40 })
+    const res = await t.request('GET', '/v1/repos', { token: session })
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({
+      repos: [{ name: 'api', default_branch: 'main', private: false, executions: 2, latest_coverage: 81, last_execution_at: '2026-03-18T09:00:01Z' }],
+      total: 1,
+      limit: 50,
+      next_cursor: null,
+    })
+  })
+
+  test('PATCH /v1/repos/{repo} changes default branch and privacy (session only)', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    await submit(t, token, { repo: 'api', branch: 'dev', coverage: 40 })
+    const res = await t.request('PATCH', '/v1/repos/api', { token: session, body: { default_branch: 'dev', private: true } })
+    expect(res.status).toBe(200)
+    expect(res.json).toMatchObject({ name: 'api', default_branch: 'dev', private: true, latest_coverage: 40 })
+    expect((await t.request('PATCH', '/v1/repos/api', { token, body: { private: false } })).status).toBe(403)
+    expect((await t.request('PATCH', '/v1/repos/nope', { token: session, body: { private: false } })).json).toEqual({ error: 'repository not found' })
+    expect((await t.request('PATCH', '/v1/repos/api', { token: session, body: { private: 'yes' } })).json).toEqual({ error: 'invalid body: private must be true or false' })
+  })
+
+  test("another organisation's repositories are invisible", async () => {
+    const t = makeTestApp()
+    const a = await orgWithToken(t, 'org-a')
+    const b = await orgWithToken(t, 'org-b')
+    await submit(t, a.token, { repo: 'secret-repo' })
+    expect((await t.request('GET', '/v1/repos', { token: b.token })).json.repos).toEqual([])
+    expect((await t.request('PATCH', '/v1/repos/secret-repo', { token: b.session, body: { private: true } })).status).toBe(404)
+  })
+
+  test('GET /v1/usage reports the plan, its limits and what is used', async () => {
+    const t = makeTestApp()
+    const { token, session, orgId } = await orgWithToken(t, 'acme', { plan: 'free' })
+    await submit(t, token, { repo: 'one' })
+    expect((await t.request('GET', '/v1/usage', { token: session })).json).toEqual({
+      plan: 'free', repos: { used: 1, limit: 10 }, tokens: { used: 1, limit: 1 }, retention_days: 30, rate_limit_per_minute: 60,
+    })
+    setPlan(t, orgId, 'enterprise')
+    expect((await t.request('GET', '/v1/usage', { token: session })).json).toEqual({
+      plan: 'enterprise', repos: { used: 1, limit: null }, tokens: { used: 1, limit: null }, retention_days: 365, rate_limit_per_minute: 6000,
+    })
+  })
+})

@@ -1,0 +1,181 @@
+import { describe, expect, test } from 'bun:test'
+import { loadConfig, ConfigError } from '../src/config'
+import { openDatabase } from '../src/db/client'
+import { makeTestApp } from './helpers/app'
+import { signIn } from './helpers/fixtures'
+
+describe('health and conventions', () => {
+  test('GET /health answers 200 {"status":"ok"} with the standard headers', async () => {
+    const t = makeTestApp()
+    const res = await t.request('GET', '/health')
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({ status: 'ok' })
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('vary')).toBe('Origin')
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+
+  test('a well-formed client X-Request-ID is echoed; a hostile one is replaced', async () => {
+    const t = makeTestApp()
+    expect((await t.request('GET', '/health', { headers: { 'x-request-id': 'build-42.a_b' } })).headers.get('x-request-id')).toBe('build-42.a_b')
+    const hostile = await t.request('GET', '/health', { headers: { 'x-request-id': 'bad id<script>' } })
+    expect(hostile.headers.get('x-request-id')).not.toBe('bad id<script>')
+    expect(hostile.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+    const long = await t.request('GET', '/health', { headers: { 'x-request-id': 'a'.repeat(129) } })
+    expect(long.headers.get('x-request-id')).toHaveLength(36)
+  })
+
+  test('unknown routes answer 404 {"error":"not found"}', async () => {
+    const t = makeTestApp()
+    const res = await t.request('GET', '/v1/nothing-here')
+    expect(res.status).toBe(404)
+    expect(res.json).toEqual({ error: 'not found' })
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+  })
+
+  test('every request writes one JSON access-log line with id, method, path, status and duration', async () => {
+    const t = makeTestApp()
+    await t.request('GET', '/health', { headers: { 'x-request-id': 'req-1' } })
+    await new Promise((resolve) => setImmediate(resolve)) // the line is written after the response is sent
+    const lines = t.logger.lines.filter((l) => l.startsWith('{') && JSON.parse(l).msg === 'request')
+    expect(lines).toHaveLength(1)
+    const entry = JSON.parse(lines[0]!)
+    expect(entry).toMatchObject({ request_id: 'req-1', method: 'GET', path: '/health', status: 200 })
+    expect(typeof entry.duration_ms).toBe('number')
+  })
+})
+
+describe('bodies', () => {
+  test('malformed JSON answers 400 malformed request', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const res = await t.request('POST', '/v1/tokens', { token: session, rawBody: '{"name":', headers: { 'content-type': 'application/json' } })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error: 'malformed request' })
+  })
+
+  test('a JSON route given another content type answers 415', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const res = await t.request('POST', '/v1/tokens', { token: session, rawBody: 'name=ci', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    expect(res.status).toBe(415)
+    expect(res.json).toEqual({ error: 'unsupported media type: expected application/json' })
+  })
+
+  test('a body over 1 MiB answers 413 and writes nothing', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x'.repeat(1024 * 1024 + 10) } })
+    expect(res.status).toBe(413)
+    expect(res.json).toEqual({ error: 'request body too large (limit 1 MiB)' })
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM api_tokens').get()).toEqual({ n: 0 })
+  })
+
+  test('a validation error names the field', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: '' } })
+    expect(res.status).toBe(400)
+    expect(res.json).toEqual({ error: 'invalid body: name must be a string of 1-64 characters' })
+  })
+
+  test('an unexpected failure answers 500 internal error and logs the detail under the request id', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    t.db.sqlite.exec('DROP TABLE api_tokens')
+    const res = await t.request('GET', '/v1/tokens', { token: session, headers: { 'x-request-id': 'boom-1' } })
+    expect(res.status).toBe(500)
+    expect(res.json).toEqual({ error: 'internal error' })
+    const logged = t.logger.lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((e) => e.msg === 'unhandled error')
+    expect(logged.request_id).toBe('boom-1')
+    expect(logged.error).toContain('api_tokens')
+  })
+})
+
+describe('CORS', () => {
+  const env = { ALLOWED_ORIGINS: 'https://app.nolapse.dev,http://localhost:3000' }
+
+  test('a listed origin gets its CORS headers and Vary: Origin', async () => {
+    const t = makeTestApp(env)
+    const res = await t.request('GET', '/health', { headers: { origin: 'https://app.nolapse.dev' } })
+    expect(res.headers.get('access-control-allow-origin')).toBe('https://app.nolapse.dev')
+    expect(res.headers.get('vary')).toBe('Origin')
+    expect(res.headers.get('access-control-allow-credentials')).toBeNull()
+  })
+
+  test('an unlisted origin gets no CORS headers at all', async () => {
+    const t = makeTestApp(env)
+    for (const method of ['GET', 'OPTIONS']) {
+      const res = await t.request(method, '/v1/tokens', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
+      const cors = [...res.headers.keys()].filter((k) => k.startsWith('access-control-'))
+      expect(cors).toEqual([])
+      expect(res.headers.get('vary')).toBe('Origin')
+    }
+  })
+
+  test('a preflight from a listed origin answers 204 with methods and headers', async () => {
+    const t = makeTestApp(env)
+    const res = await t.request('OPTIONS', '/v1/tokens', { headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST' } })
+    expect(res.status).toBe(204)
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:3000')
+    expect(res.headers.get('access-control-allow-methods')).toContain('PATCH')
+    expect(res.headers.get('access-control-allow-headers')).toContain('Authorization')
+  })
+
+  test('with no ALLOWED_ORIGINS no origin is allowed', async () => {
+    const t = makeTestApp()
+    const res = await t.request('GET', '/health', { headers: { origin: 'https://app.nolapse.dev' } })
+    expect(res.headers.get('access-control-allow-origin')).toBeNull()
+  })
+})
+
+describe('configuration', () => {
+  test('defaults follow API.md §1', () => {
+    const config = loadConfig({})
+    expect(config.port).toBe(8080)
+    expect(config.host).toBe('0.0.0.0')
+    expect(config.databaseUrl).toBe('./data/nolapse.db')
+    expect(config.sessionTtlSeconds).toBe(86400)
+    expect(config.tokenRotationGraceSeconds).toBe(86400)
+    expect(config.allowedOrigins).toEqual([])
+    expect(config.rateLimitEnterprisePerMinute).toBe(6000)
+    expect(config.rateLimitAddressPerMinute).toBe(600)
+  })
+
+  test('the session TTL is capped at 7 days', () => {
+    expect(loadConfig({ SESSION_TTL_SECONDS: '99999999' }).sessionTtlSeconds).toBe(604800)
+  })
+
+  test.each([
+    [{ PORT: 'abc' }, 'PORT must be a whole number'],
+    [{ ALLOWED_ORIGINS: '*' }, 'ALLOWED_ORIGINS'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ PORT: '70000' }, 'PORT must be between'],
+  ])('bad value %p is a ConfigError', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(message)
+  })
+
+  test('an unopenable database path is a ConfigError', () => {
+    expect(() => openDatabase('/proc/nonexistent/dir/x.db')).toThrow(ConfigError)
+  })
+
+  test('the database opens in WAL mode with foreign keys and a busy timeout', () => {
+    const dir = `/tmp/nolapse-test-${crypto.randomUUID()}`
+    const db = openDatabase(`${dir}/nested/db.sqlite`)
+    expect(db.sqlite.query('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' })
+    expect(db.sqlite.query('PRAGMA foreign_keys').get()).toEqual({ foreign_keys: 1 })
+    expect(db.sqlite.query('PRAGMA busy_timeout').get()).toEqual({ timeout: 5000 })
+    db.close()
+  })
+})
+
+describe('start-up', () => {
+  test('a bad value stops bun start with one line on stderr and exit code 1', () => {
+    const proc = Bun.spawnSync(['bun', 'src/index.ts'], { env: { ...process.env, PORT: 'not-a-port' }, cwd: `${import.meta.dir}/..` })
+    expect(proc.exitCode).toBe(1)
+    const stderr = proc.stderr.toString().trim()
+    expect(stderr.split('\n')).toHaveLength(1)
+    expect(stderr).toContain('PORT must be a whole number')
+  })
+})

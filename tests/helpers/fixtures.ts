@@ -1,0 +1,34 @@
+import { eq } from 'drizzle-orm'
+import { organisations, type Plan } from '../../src/db/schema'
+import { SERVICE_TOKEN, type TestApp } from './app'
+
+/** Signs in as `user` of the organisation `slug` (created on the free plan when new), optionally on another plan. */
+export async function signIn(t: TestApp, slug = 'acme', options: { plan?: Plan; user?: string } = {}) {
+  const res = await t.request('POST', '/v1/sessions/create', { token: SERVICE_TOKEN, body: { user_id: options.user ?? 'user-1', org_slug: slug } })
+  if (res.status !== 201) throw new Error(`sign-in failed: ${res.status} ${res.text}`)
+  if (options.plan) setPlan(t, res.json.org_id, options.plan)
+  return { session: res.json.token as string, orgId: res.json.org_id as string, sessionId: res.json.id as string, slug }
+}
+
+/** Moves an organisation to another plan, as a billing webhook would. */
+export function setPlan(t: TestApp, orgId: string, plan: Plan) {
+  t.db.orm.update(organisations).set({ plan }).where(eq(organisations.id, orgId)).run()
+  t.app.services.orgs.invalidate(orgId)
+}
+
+export async function createToken(t: TestApp, session: string, body: Record<string, unknown> = {}) {
+  const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'ci', ...body } })
+  if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${res.text}`)
+  return res.json as { id: string; secret: string; name: string; scopes: string[]; agent_type: string }
+}
+
+/** An organisation on `plan` with a session and one API token of the given scopes. */
+export async function orgWithToken(t: TestApp, slug = 'acme', options: { plan?: Plan; scopes?: string[]; agent_type?: string } = {}) {
+  const who = await signIn(t, slug, { plan: options.plan ?? 'team' })
+  const token = await createToken(t, who.session, { scopes: options.scopes ?? ['execute'], agent_type: options.agent_type ?? '' })
+  return { ...who, token: token.secret, tokenId: token.id }
+}
+
+export function submit(t: TestApp, token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
+  return t.request('POST', '/v1/executions', { token, body: { repo: 'api-service', branch: 'main', coverage: 80, baseline: 80, ...body }, headers })
+}

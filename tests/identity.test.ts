@@ -1,0 +1,383 @@
+import { describe, expect, test } from 'bun:test'
+import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
+import { createToken, signIn, setPlan } from './helpers/fixtures'
+
+const auditLines = (t: ReturnType<typeof makeTestApp>) => t.logger.lines.filter((l) => l.startsWith('[audit] '))
+const auditRows = (t: ReturnType<typeof makeTestApp>, action: string) =>
+  t.db.sqlite.query('SELECT * FROM audit_events WHERE action = ? ORDER BY id').all(action) as any[]
+
+describe('POST /v1/sessions/create', () => {
+  test('creates the organisation on the free plan and a session with the server-enforced TTL', async () => {
+    const t = makeTestApp({ SESSION_TTL_SECONDS: '3600' })
+    const res = await t.request('POST', '/v1/sessions/create', { token: SERVICE_TOKEN, body: { user_id: 'u-1', org_slug: 'acme', org_name: 'Acme', ttl: 999999 } })
+    expect(res.status).toBe(201)
+    expect(Object.keys(res.json).sort()).toEqual(['expires_at', 'id', 'org_id', 'org_slug', 'token', 'user_id'])
+    expect(res.json.id).toMatch(/^ses_[0-9a-z]{26}$/)
+    expect(res.json.token).toMatch(/^nls_[0-9a-f]{64}$/)
+    expect(res.json.org_id).toMatch(/^org_[0-9a-z]{26}$/)
+    expect(res.json.expires_at).toBe('2026-03-18T10:00:00Z')
+    const org = t.db.sqlite.query('SELECT slug, name, plan FROM organisations').get()
+    expect(org).toEqual({ slug: 'acme', name: 'Acme', plan: 'free' })
+    const stored = t.db.sqlite.query('SELECT token_hash FROM sessions').get() as any
+    expect(stored.token_hash).not.toContain(res.json.token.slice(4))
+    expect(auditLines(t)).toContain(`[audit] session.create user_id=u-1 org_id=${res.json.org_id} session_id=${res.json.id}`)
+  })
+
+  test('a second session for the same slug joins the existing organisation', async () => {
+    const t = makeTestApp()
+    const a = await signIn(t, 'acme', { user: 'a' })
+    const b = await signIn(t, 'acme', { user: 'b' })
+    expect(b.orgId).toBe(a.orgId)
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM organisations').get()).toEqual({ n: 1 })
+  })
+
+  test('a wrong or missing service token answers 401 and writes an audit line', async () => {
+    const t = makeTestApp()
+    for (const token of ['wrong-token', undefined]) {
+      const res = await t.request('POST', '/v1/sessions/create', { token, body: { user_id: 'u', org_slug: 'acme' } })
+      expect(res.status).toBe(401)
+      expect(res.json).toEqual({ error: 'unauthorized' })
+    }
+    expect(auditLines(t)).toContain('[audit] session.create.denied reason=invalid_service_token remote=unknown')
+    expect(auditRows(t, 'session.create.denied')).toHaveLength(2)
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
+    expect(t.logger.lines.join('\n')).not.toContain('wrong-token')
+  })
+
+  test('without SERVICE_TOKEN the route fails closed with 500', async () => {
+    const t = makeTestApp({ SERVICE_TOKEN: '' })
+    const res = await t.request('POST', '/v1/sessions/create', { token: 'anything', body: { user_id: 'u', org_slug: 'acme' } })
+    expect(res.status).toBe(500)
+    expect(res.json).toEqual({ error: 'service token not configured' })
+  })
+
+  test.each([['Acme'], ['-acme'], ['a'.repeat(40)], ['ac_me']])('slug %p is refused with 400', async (slug) => {
+    const t = makeTestApp()
+    const res = await t.request('POST', '/v1/sessions/create', { token: SERVICE_TOKEN, body: { user_id: 'u', org_slug: slug } })
+    expect(res.status).toBe(400)
+    expect(res.json.error).toStartWith('invalid body: org_slug must match')
+  })
+
+  test('an expired session is refused with 401', async () => {
+    const t = makeTestApp({ SESSION_TTL_SECONDS: '60' })
+    const { session } = await signIn(t)
+    expect((await t.request('GET', '/v1/tokens', { token: session })).status).toBe(200)
+    t.clock.advance(60_000)
+    const res = await t.request('GET', '/v1/tokens', { token: session })
+    expect(res.status).toBe(401)
+    expect(res.json).toEqual({ error: 'unauthorized' })
+  })
+
+  test('DELETE /v1/sessions/{id} ends the session and answers 204 also when already gone', async () => {
+    const t = makeTestApp()
+    const { session, sessionId } = await signIn(t)
+    expect((await t.request('DELETE', `/v1/sessions/${sessionId}`)).status).toBe(204)
+    expect((await t.request('DELETE', `/v1/sessions/${sessionId}`)).status).toBe(204)
+    expect((await t.request('GET', '/v1/tokens', { token: session })).status).toBe(401)
+    expect(auditLines(t)).toContain(`[audit] session.delete session_id=${sessionId}`)
+  })
+})
+
+describe('session routes refuse other credentials', () => {
+  test('no credential: 401 unauthorized and an auth.denied audit line', async () => {
+    const t = makeTestApp()
+    const res = await t.request('GET', '/v1/tokens')
+    expect(res.status).toBe(401)
+    expect(res.json).toEqual({ error: 'unauthorized' })
+    expect(auditLines(t)).toContain('[audit] auth.denied method=GET path=/v1/tokens reason=missing_token remote=unknown')
+  })
+
+  test('an API token on a session route: 403 forbidden', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const token = await createToken(t, session)
+    const res = await t.request('GET', '/v1/tokens', { token: token.secret })
+    expect(res.status).toBe(403)
+    expect(res.json).toEqual({ error: 'forbidden' })
+  })
+
+  test.each([['nls_' + '0'.repeat(64)], ['nls_short'], ['garbage'], ['']])('credential %p: 401', async (value) => {
+    const t = makeTestApp()
+    const res = await t.request('GET', '/v1/tokens', { headers: { authorization: `Bearer ${value}` } })
+    expect(res.status).toBe(401)
+    expect(res.json).toEqual({ error: 'unauthorized' })
+  })
+
+  test('a session in the wrong header form is refused', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    for (const header of [session, `Basic ${session}`, `Token ${session}`, `Bearer  ${session}`]) {
+      expect((await t.request('GET', '/v1/tokens', { headers: { authorization: header } })).status).toBe(401)
+    }
+    expect((await t.request('GET', '/v1/tokens', { headers: { authorization: `bearer ${session}` } })).status).toBe(200)
+  })
+})
+
+describe('API tokens', () => {
+  test('create returns the secret once in the contract format; only a hash is stored', async () => {
+    const t = makeTestApp()
+    const { session, orgId } = await signIn(t)
+    const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'ci', org_id: 'org_someone_else' } })
+    expect(res.status).toBe(201)
+    expect(Object.keys(res.json).sort()).toEqual(['agent_type', 'id', 'name', 'scopes', 'secret'])
+    expect(res.json).toMatchObject({ name: 'ci', scopes: ['execute'], agent_type: '' })
+    expect(res.json.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/)
+    expect(res.json.secret).toMatch(/^nlp_[0-9a-f]{40}$/)
+    expect(res.json.secret.slice(4, 36)).toBe(res.json.id.replaceAll('-', ''))
+    const row = t.db.sqlite.query('SELECT org_id, secret_hash FROM api_tokens').get() as any
+    expect(row.org_id).toBe(orgId)
+    expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/)
+    expect(row.secret_hash).not.toContain(res.json.secret.slice(36))
+    expect(auditLines(t)).toContain(`[audit] token.create org_id=${orgId} token_id=${res.json.id} scopes=[execute] agent_type=""`)
+    const rows = auditRows(t, 'token.create')
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ org_id: orgId, actor: 'user:user-1', target: res.json.id })
+    expect(t.logger.lines.join('\n')).not.toContain(res.json.secret)
+  })
+
+  test('list and get show metadata, never a secret or hash', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t, 'acme', { plan: 'team' })
+    const a = await createToken(t, session, { name: 'a', scopes: ['read'], agent_type: 'cursor' })
+    const list = await t.request('GET', '/v1/tokens', { token: session })
+    expect(list.status).toBe(200)
+    expect(list.json.tokens).toEqual([
+      { id: a.id, name: 'a', status: 'active', scopes: ['read'], agent_type: 'cursor', created_at: '2026-03-18T09:00:00Z', last_used_at: null },
+    ])
+    expect(list.text).not.toContain(a.secret.slice(36))
+    const one = await t.request('GET', `/v1/tokens/${a.id}`, { token: session })
+    expect(one.json).toEqual(list.json.tokens[0])
+  })
+
+  test('unknown scopes answer 400', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    for (const scopes of [['admin'], [], 'execute']) {
+      const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x', scopes } })
+      expect(res.status).toBe(400)
+      expect(res.json.error).toStartWith('invalid body: scopes')
+    }
+  })
+
+  test('the free plan cap answers 402 with the exact message', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    await createToken(t, session)
+    const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'second' } })
+    expect(res.status).toBe(402)
+    expect(res.json).toEqual({ error: 'token limit reached for your plan (1/1 tokens used). Upgrade to create more tokens.' })
+    expect(t.db.sqlite.query('SELECT count(*) AS n FROM api_tokens').get()).toEqual({ n: 1 })
+  })
+
+  test('a revoked token frees its place under the cap; a rotating one does not until its grace ends', async () => {
+    const t = makeTestApp({ TOKEN_ROTATION_GRACE_SECONDS: '600' })
+    const { session } = await signIn(t)
+    const first = await createToken(t, session)
+    const rotated = await t.request('POST', `/v1/tokens/${first.id}/rotate`, { token: session })
+    expect(rotated.status).toBe(200)
+    expect((await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x' } })).status).toBe(402)
+    t.clock.advance(600_000)
+    // the old one's grace is over, yet the new one still fills the only place
+    expect((await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x' } })).status).toBe(402)
+    expect((await t.request('DELETE', `/v1/tokens/${rotated.json.id}`, { token: session })).status).toBe(204)
+    expect((await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x' } })).status).toBe(201)
+  })
+
+  test('team and enterprise caps', async () => {
+    const t = makeTestApp()
+    const team = await signIn(t, 'team-org', { plan: 'team' })
+    for (let i = 0; i < 10; i++) await createToken(t, team.session, { name: `t${i}` })
+    const refused = await t.request('POST', '/v1/tokens', { token: team.session, body: { name: 'eleventh' } })
+    expect(refused.json).toEqual({ error: 'token limit reached for your plan (10/10 tokens used). Upgrade to create more tokens.' })
+    setPlan(t, team.orgId, 'enterprise')
+    expect((await t.request('POST', '/v1/tokens', { token: team.session, body: { name: 'eleventh' } })).status).toBe(201)
+  })
+
+  test('PATCH changes agent_type and rejects a bad one', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const token = await createToken(t, session)
+    const ok = await t.request('PATCH', `/v1/tokens/${token.id}`, { token: session, body: { agent_type: 'github_copilot' } })
+    expect(ok.status).toBe(200)
+    expect(ok.json.agent_type).toBe('github_copilot')
+    const bad = await t.request('PATCH', `/v1/tokens/${token.id}`, { token: session, body: { agent_type: 'Claude Code' } })
+    expect(bad.status).toBe(400)
+    expect(bad.json).toEqual({ error: 'invalid body: agent_type must match ^[a-z0-9_]{0,32}$' })
+    const validated = await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    expect(validated.status).toBe(200)
+  })
+
+  test("another organisation's token id answers 404 on every token route", async () => {
+    const t = makeTestApp()
+    const a = await signIn(t, 'org-a')
+    const b = await signIn(t, 'org-b')
+    const token = await createToken(t, a.session)
+    for (const [method, path, body] of [
+      ['GET', `/v1/tokens/${token.id}`, undefined],
+      ['PATCH', `/v1/tokens/${token.id}`, { agent_type: 'x' }],
+      ['POST', `/v1/tokens/${token.id}/rotate`, undefined],
+      ['DELETE', `/v1/tokens/${token.id}`, undefined],
+    ] as const) {
+      const res = await t.request(method, path, { token: b.session, body })
+      expect(res.status).toBe(404)
+      expect(res.json).toEqual({ error: 'token not found' })
+    }
+    expect((await t.request('GET', '/v1/tokens', { token: b.session })).json.tokens).toEqual([])
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })).status).toBe(200)
+  })
+})
+
+describe('rotation and revocation', () => {
+  test('a rotated token stays valid until the grace period ends, then reads as revoked', async () => {
+    const t = makeTestApp({ TOKEN_ROTATION_GRACE_SECONDS: '3600' })
+    const { session } = await signIn(t)
+    const old = await createToken(t, session, { agent_type: 'cursor', scopes: ['execute', 'read'] })
+    const res = await t.request('POST', `/v1/tokens/${old.id}/rotate`, { token: session })
+    expect(res.status).toBe(200)
+    expect(Object.keys(res.json).sort()).toEqual(['id', 'secret'])
+    const fresh = await t.request('GET', `/v1/tokens/${res.json.id}`, { token: session })
+    expect(fresh.json).toMatchObject({ name: 'ci', scopes: ['execute', 'read'], agent_type: 'cursor', status: 'active' })
+    expect((await t.request('GET', `/v1/tokens/${old.id}`, { token: session })).json.status).toBe('rotating')
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: old.secret } })).status).toBe(200)
+    t.clock.advance(3_599_000)
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: old.secret } })).status).toBe(200)
+    t.clock.advance(1_000)
+    const after = await t.request('POST', '/v1/auth/validate', { body: { token: old.secret } })
+    expect(after.status).toBe(401)
+    expect((await t.request('GET', `/v1/tokens/${old.id}`, { token: session })).json.status).toBe('revoked')
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: res.json.secret } })).status).toBe(200)
+    expect(auditLines(t)).toContain(`[audit] token.rotate old_id=${old.id} new_id=${res.json.id}`)
+  })
+
+  test('rotating a rotating or revoked token answers 409', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t, 'acme', { plan: 'team' })
+    const a = await createToken(t, session)
+    await t.request('POST', `/v1/tokens/${a.id}/rotate`, { token: session })
+    const again = await t.request('POST', `/v1/tokens/${a.id}/rotate`, { token: session })
+    expect(again.status).toBe(409)
+    expect(again.json).toEqual({ error: 'token is rotating and cannot be rotated' })
+    const b = await createToken(t, session)
+    await t.request('DELETE', `/v1/tokens/${b.id}`, { token: session })
+    expect((await t.request('POST', `/v1/tokens/${b.id}/rotate`, { token: session })).status).toBe(409)
+  })
+
+  test('rotation is allowed at the token cap', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const a = await createToken(t, session)
+    expect((await t.request('POST', `/v1/tokens/${a.id}/rotate`, { token: session })).status).toBe(200)
+  })
+
+  test('a revoked token is refused from the very next request, through the cache', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const token = await createToken(t, session)
+    // warm the cache
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })).status).toBe(200)
+    expect((await t.request('GET', '/v1/executions?org=acme&repo=r', { token: token.secret })).status).toBe(200)
+    expect((await t.request('DELETE', `/v1/tokens/${token.id}`, { token: session })).status).toBe(204)
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })).json).toEqual({ error: 'invalid token' })
+    const read = await t.request('GET', '/v1/executions?org=acme&repo=r', { token: token.secret })
+    expect(read.status).toBe(401)
+    expect(read.json).toEqual({ error: 'invalid token' })
+    expect((await t.request('GET', `/v1/tokens/${token.id}`, { token: session })).json.status).toBe('revoked')
+    expect(auditLines(t)).toContain(`[audit] token.revoke token_id=${token.id}`)
+  })
+})
+
+describe('POST /v1/auth/validate', () => {
+  test('a valid token answers 200 with org and scopes', async () => {
+    const t = makeTestApp()
+    const { session, orgId } = await signIn(t)
+    const token = await createToken(t, session, { scopes: ['read'] })
+    const res = await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    expect(res.status).toBe(200)
+    expect(res.json).toEqual({ valid: true, org_id: orgId, scopes: ['read'] })
+  })
+
+  test('right shape, wrong secret; truncated; padded; upper-case; unknown: 401 invalid token', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const { secret } = await createToken(t, session)
+    const wrongSecret = secret.slice(0, 36) + (secret.slice(36) === 'aaaaaaaa' ? 'bbbbbbbb' : 'aaaaaaaa')
+    for (const value of [wrongSecret, secret.slice(0, -1), secret + '0', secret.toUpperCase(), 'nlp_' + '0'.repeat(40), 'hello', '', session]) {
+      const res = await t.request('POST', '/v1/auth/validate', { body: { token: value } })
+      expect(res.status).toBe(401)
+      expect(res.json).toEqual({ error: 'invalid token' })
+    }
+  })
+
+  test("another token's id with your secret is refused", async () => {
+    const t = makeTestApp()
+    const a = await signIn(t, 'org-a')
+    const b = await signIn(t, 'org-b')
+    const ta = await createToken(t, a.session)
+    const tb = await createToken(t, b.session)
+    const spliced = `nlp_${tb.secret.slice(4, 36)}${ta.secret.slice(36)}`
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: spliced } })).status).toBe(401)
+  })
+
+  test('body missing, not JSON, or token not a string: 400 malformed request', async () => {
+    const t = makeTestApp()
+    const cases = [
+      { rawBody: undefined },
+      { rawBody: '{not json', headers: { 'content-type': 'application/json' } },
+      { body: {} },
+      { body: { token: 42 } },
+      { body: { token: null } },
+      { body: [] },
+      { body: 'nlp_x' },
+    ]
+    for (const c of cases) {
+      const res = await t.request('POST', '/v1/auth/validate', c as any)
+      expect(res.status).toBe(400)
+      expect(res.json).toEqual({ error: 'malformed request' })
+    }
+  })
+
+  test('last_used_at is kept without a write per request (to the minute)', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    const token = await createToken(t, session)
+    const writes: number[] = []
+    const original = t.db.sqlite.query('SELECT last_used_at FROM api_tokens')
+    await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    writes.push((original.get() as any).last_used_at)
+    t.clock.advance(30_000)
+    await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    writes.push((original.get() as any).last_used_at)
+    t.clock.advance(30_000)
+    await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    writes.push((original.get() as any).last_used_at)
+    const start = Date.UTC(2026, 2, 18, 9, 0, 0)
+    expect(writes).toEqual([start, start, start + 60_000])
+    const listed = await t.request('GET', '/v1/tokens', { token: session })
+    expect(listed.json.tokens[0].last_used_at).toBe('2026-03-18T09:01:00Z')
+  })
+})
+
+describe('audit trail', () => {
+  test('an audit row is written in the same transaction as its change: a refused change leaves neither', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    await createToken(t, session)
+    const before = auditRows(t, 'token.create').length
+    await t.request('POST', '/v1/tokens', { token: session, body: { name: 'over-cap' } })
+    expect(auditRows(t, 'token.create')).toHaveLength(before)
+    expect(auditLines(t).filter((l) => l.startsWith('[audit] token.create'))).toHaveLength(1)
+  })
+
+  test('no secret reaches any log line', async () => {
+    const t = makeTestApp()
+    const { session, sessionId } = await signIn(t)
+    const token = await createToken(t, session)
+    const rotated = await t.request('POST', `/v1/tokens/${token.id}/rotate`, { token: session })
+    await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
+    await t.request('GET', '/v1/tokens', { token: session })
+    await t.request('DELETE', `/v1/sessions/${sessionId}`)
+    await new Promise((resolve) => setImmediate(resolve))
+    const all = t.logger.lines.join('\n')
+    for (const secret of [session, token.secret, rotated.json.secret, SERVICE_TOKEN]) expect(all).not.toContain(secret)
+  })
+})
