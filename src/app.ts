@@ -16,6 +16,9 @@ import { createExecutionBus } from './modules/executions/bus'
 import { executionsModule } from './modules/executions'
 import { createExecutionStore } from './modules/executions/service'
 import { reposModule } from './modules/repos'
+import { badgesModule } from './modules/badges'
+import { createRenderer } from './modules/badges/render'
+import { createBadgeData } from './modules/badges/service'
 import { createRepoService } from './modules/repos/service'
 import { createTokenVerifier } from './modules/tokens/verifier'
 
@@ -39,6 +42,8 @@ export function createApp(deps: AppDeps) {
   const bus = createExecutionBus()
   const store = createExecutionStore(db, clock, bus)
   const repos = createRepoService(db, logger, clock, config)
+  const renderer = createRenderer()
+  const badgeData = createBadgeData(db, verifier)
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, clock }))
@@ -49,7 +54,8 @@ export function createApp(deps: AppDeps) {
     .use(tokensModule({ ...base, verifier, authenticate, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
     .use(executionsModule({ store, bus, authenticate }))
     .use(reposModule({ repos, authenticate, trustProxy: config.trustProxy }))
-  return Object.assign(app, { services: { bus, store, verifier, orgs } })
+    .use(badgesModule({ data: badgeData, renderer }))
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer } })
 }
 
 export type App = ReturnType<typeof createApp>

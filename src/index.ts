@@ -6,6 +6,7 @@ try {
   const config = loadConfig()
   const db = openDatabase(config.databaseUrl)
   const app = createApp({ config, db })
+  await app.services.renderer.warm()
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024 })
   console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'listening', host: config.host, port: app.server?.port }))
 } catch (error) {

@@ -107,7 +107,7 @@ describe('CORS', () => {
     const t = makeTestApp(env)
     for (const method of ['GET', 'OPTIONS']) {
       const res = await t.request(method, '/v1/tokens', { headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } })
-      const cors = [...res.headers.keys()].filter((k) => k.startsWith('access-control-'))
+      const cors = ([...(res.headers as any).keys()] as string[]).filter((k) => k.startsWith('access-control-'))
       expect(cors).toEqual([])
       expect(res.headers.get('vary')).toBe('Origin')
     }

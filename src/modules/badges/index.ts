@@ -1,0 +1,74 @@
+import { Elysia, t } from 'elysia'
+import { errors } from '../../http/schemas'
+import type { BadgeData } from './service'
+import type { Renderer, Rendered } from './render'
+
+const HEADERS = {
+  'content-type': 'image/svg+xml',
+  'cache-control': 'public, max-age=60',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+}
+
+/** Strong comparison against If-None-Match (a list, or `*`). */
+function matches(ifNoneMatch: string | null, etag: string): boolean {
+  if (ifNoneMatch === null) return false
+  if (ifNoneMatch.trim() === '*') return true
+  return ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
+}
+
+function answer(rendered: Rendered, request: Request, set: { headers: Record<string, any>; status?: any }) {
+  Object.assign(set.headers, HEADERS)
+  set.headers.etag = rendered.etag
+  if (matches(request.headers.get('if-none-match'), rendered.etag)) {
+    set.status = 304
+    return ''
+  }
+  return rendered.svg
+}
+
+const Params = t.Object({ org: t.String({ maxLength: 64 }), repo: t.String({ maxLength: 100 }) })
+const Svg = t.String({ description: 'image/svg+xml' })
+const NotModified = t.String({ description: 'Not modified (ETag matched)' })
+const common = {
+  branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
+  token: t.Optional(t.String({ maxLength: 200, description: 'read or execute API token, for a private repository' })),
+}
+
+/** Public SVG badges and trend graphs: always 200 with a picture (grey `unknown` when there is nothing to show). */
+export function badgesModule(deps: { data: BadgeData; renderer: Renderer }) {
+  const { data, renderer } = deps
+  return new Elysia({ name: 'badges' })
+    .get(
+      '/v1/badge/:org/:repo',
+      async ({ params, query, request, set }) => {
+        const coverage = data.coverage(params.org, params.repo, query.branch, query.token)
+        return answer(await renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat'), request, set)
+      },
+      {
+        params: Params,
+        query: t.Object({
+          ...common,
+          label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
+          style: t.Optional(t.Union([t.Literal('flat'), t.Literal('flat-square'), t.Literal('for-the-badge')], { error: 'style must be one of flat, flat-square, for-the-badge' })),
+        }),
+        response: { 200: Svg, 304: NotModified, ...errors(400) },
+        detail: { tags: ['Badges'], summary: 'Coverage badge (SVG)' },
+      },
+    )
+    .get(
+      '/v1/trend/:org/:repo',
+      async ({ params, query, request, set }) => {
+        const values = data.history(params.org, params.repo, query.branch, query.n ?? 30, query.token)
+        return answer(await renderer.trend('coverage', values), request, set)
+      },
+      {
+        params: Params,
+        query: t.Object({
+          ...common,
+          n: t.Optional(t.Integer({ minimum: 2, maximum: 200, error: 'n must be an integer from 2 to 200' })),
+        }),
+        response: { 200: Svg, 304: NotModified, ...errors(400) },
+        detail: { tags: ['Badges'], summary: 'Coverage trend graph (SVG)' },
+      },
+    )
+}

@@ -1,0 +1,219 @@
+import { describe, expect, test } from 'bun:test'
+import { Resvg } from '@resvg/resvg-js'
+import { colourFor, shownPercent } from '../src/modules/badges/render'
+import { makeTestApp } from './helpers/app'
+import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
+
+const GREEN = '#4c1'
+const YELLOW = '#dfb317'
+const RED = '#e05d44'
+const GREY = '#9f9f9f'
+/** satori writes colours as `fill="#4c1"`; the badge's message box is the only box in its colour. */
+const hasFill = (svg: string, colour: string) => svg.includes(`fill="${colour}"`)
+
+function png(svg: string) {
+  return new Resvg(svg).render()
+}
+
+describe('GET /v1/badge/{org}/{repo}', () => {
+  test('renders the latest coverage with the contract headers and accessible text', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 84.4 })
+    const res = await t.request('GET', '/v1/badge/acme/api-service')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/svg+xml')
+    expect(res.headers.get('cache-control')).toBe('public, max-age=60')
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'")
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff')
+    expect(res.headers.get('etag')).toMatch(/^"[A-Za-z0-9_-]+"$/)
+    expect(res.text).toStartWith('<svg role="img" aria-label="coverage: 84%" ')
+    expect(res.text).toContain('<title>coverage: 84%</title>')
+    expect(hasFill(res.text, GREEN)).toBe(true)
+    const image = png(res.text)
+    expect(image.height).toBe(20)
+    expect(image.width).toBeGreaterThan(60)
+    expect(image.width).toBeLessThan(160)
+    expect(image.asPng().byteLength).toBeGreaterThan(300)
+  })
+
+  test.each([
+    [59.4, '59%', RED],
+    [59.5, '60%', YELLOW],
+    [60, '60%', YELLOW],
+    [79.4, '79%', YELLOW],
+    [79.5, '80%', GREEN],
+    [80, '80%', GREEN],
+    [100, '100%', GREEN],
+    [0, '0%', RED],
+  ])('coverage %p shows %p in %p', async (coverage, message, colour) => {
+    expect(colourFor(shownPercent(coverage))).toBe(colour)
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage })
+    const res = await t.request('GET', '/v1/badge/acme/api-service')
+    expect(res.text).toContain(`aria-label="coverage: ${message}"`)
+    expect(hasFill(res.text, colour)).toBe(true)
+  })
+
+  test('no data, unknown org and unknown repo: grey unknown with status 200', async () => {
+    const t = makeTestApp()
+    await signIn(t, 'acme')
+    for (const path of ['/v1/badge/acme/no-runs', '/v1/badge/nobody/api-service', '/v1/badge/acme/nope']) {
+      const res = await t.request('GET', path)
+      expect(res.status).toBe(200)
+      expect(res.text).toContain('aria-label="coverage: unknown"')
+      expect(hasFill(res.text, GREY)).toBe(true)
+    }
+  })
+
+  test('the default branch wins, else the latest on any branch; ?branch= chooses', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    await submit(t, token, { branch: 'feature', coverage: 40 })
+    expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: 40%')
+    await submit(t, token, { branch: 'main', coverage: 90 })
+    await submit(t, token, { branch: 'feature', coverage: 41 })
+    expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: 90%')
+    expect((await t.request('GET', '/v1/badge/acme/api-service?branch=feature')).text).toContain('coverage: 41%')
+    expect((await t.request('GET', '/v1/badge/acme/api-service?branch=none')).text).toContain('coverage: unknown')
+    await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { default_branch: 'feature' } })
+    expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: 41%')
+  })
+
+  test('a private repository shows unknown unless ?token= is a read or execute token of its org', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    const reader = await createToken(t, session, { scopes: ['read'] })
+    const stranger = await orgWithToken(t, 'other')
+    await submit(t, token, { coverage: 88 })
+    await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
+    expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: unknown')
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${stranger.token}`)).text).toContain('coverage: unknown')
+    expect((await t.request('GET', '/v1/badge/acme/api-service?token=nlp_garbage')).text).toContain('coverage: unknown')
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${reader.secret}`)).text).toContain('coverage: 88%')
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${token}`)).text).toContain('coverage: 88%')
+    await t.request('DELETE', `/v1/tokens/${reader.id}`, { token: session })
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${reader.secret}`)).text).toContain('coverage: unknown')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(t.logger.lines.join('\n')).not.toContain(token)
+  })
+
+  test('ETag: a matching If-None-Match answers 304 with no body', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 70 })
+    const first = await t.request('GET', '/v1/badge/acme/api-service')
+    const etag = first.headers.get('etag')!
+    const again = await t.request('GET', '/v1/badge/acme/api-service', { headers: { 'if-none-match': etag } })
+    expect(again.status).toBe(304)
+    expect(again.text).toBe('')
+    expect(again.headers.get('etag')).toBe(etag)
+    expect((await t.request('GET', '/v1/badge/acme/api-service', { headers: { 'if-none-match': `"other", ${etag}` } })).status).toBe(304)
+    expect((await t.request('GET', '/v1/badge/acme/api-service', { headers: { 'if-none-match': `W/${etag}` } })).status).toBe(200)
+    await submit(t, token, { coverage: 71 })
+    const changed = await t.request('GET', '/v1/badge/acme/api-service', { headers: { 'if-none-match': etag } })
+    expect(changed.status).toBe(200)
+    expect(changed.headers.get('etag')).not.toBe(etag)
+  })
+
+  test('styles: flat is rounded, flat-square is not, for-the-badge is 28px and upper-case; others are 400', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 84 })
+    const flat = (await t.request('GET', '/v1/badge/acme/api-service?style=flat')).text
+    const square = (await t.request('GET', '/v1/badge/acme/api-service?style=flat-square')).text
+    const big = (await t.request('GET', '/v1/badge/acme/api-service?style=for-the-badge')).text
+    expect(flat).not.toBe(square)
+    expect(png(square).height).toBe(20)
+    expect(png(big).height).toBe(28)
+    expect(big).toContain('aria-label="coverage: 84%"')
+    const bad = await t.request('GET', '/v1/badge/acme/api-service?style=plastic')
+    expect(bad.status).toBe(400)
+    expect(bad.json).toEqual({ error: 'invalid query: style must be one of flat, flat-square, for-the-badge' })
+  })
+
+  test('label: custom text up to 40 characters; longer is 400', async () => {
+    const t = makeTestApp()
+    const ok = await t.request('GET', `/v1/badge/acme/x?label=${encodeURIComponent('tests')}`)
+    expect(ok.text).toContain('aria-label="tests: unknown"')
+    const long = await t.request('GET', `/v1/badge/acme/x?label=${'a'.repeat(41)}`)
+    expect(long.status).toBe(400)
+    expect(long.json).toEqual({ error: 'invalid query: label must be a string of 1-40 characters' })
+  })
+
+  test.each([
+    '<script>alert(1)</script>',
+    '"><svg onload=alert(1)>',
+    "'/><foreignObject>",
+    '&lt;&amp;]]><!--',
+    '<title>x</title>',
+  ])('hostile label %p never becomes markup', async (label) => {
+    const t = makeTestApp()
+    const res = await t.request('GET', `/v1/badge/acme/x?label=${encodeURIComponent(label)}&branch=${encodeURIComponent(label.slice(0, 20))}`)
+    expect(res.status).toBe(200)
+    // The query text may appear only escaped, inside the aria-label value and the title's text.
+    const escaped = label.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
+    expect(res.text).toContain(`<title>${escaped}: unknown</title>`)
+    const markupOnly = res.text.replace(/"[^"]*"/g, '""').replace(/<title>[^<]*<\/title>/, '')
+    expect(markupOnly).not.toContain('<script')
+    expect(markupOnly).not.toContain('onload')
+    expect(markupOnly).not.toContain('<foreignObject')
+    expect(markupOnly).not.toContain('<!--')
+    expect(res.text.match(/<title>/g)).toHaveLength(1)
+    expect(res.text.match(/<svg/g)).toHaveLength(1)
+    // still a well-formed picture
+    expect(png(res.text).height).toBe(20)
+  })
+})
+
+describe('GET /v1/trend/{org}/{repo}', () => {
+  test('a line chart of the last n values, oldest to newest, with the latest printed', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    for (const coverage of [50, 55, 62, 70, 81.6]) await submit(t, token, { coverage })
+    const res = await t.request('GET', '/v1/trend/acme/api-service?n=3')
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('image/svg+xml')
+    expect(res.headers.get('cache-control')).toBe('public, max-age=60')
+    expect(res.headers.get('etag')).toBeTruthy()
+    expect(res.text).toContain('aria-label="coverage trend: 82%"')
+    expect(res.text).toContain('%3Cpolyline points=')
+    const image = png(res.text)
+    expect([image.width, image.height]).toEqual([320, 100])
+    const all = await t.request('GET', '/v1/trend/acme/api-service')
+    expect(all.text).not.toBe(res.text)
+  })
+
+  test('no data is an unknown graph; n outside 2-200 is 400; privacy as for badges', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    const empty = await t.request('GET', '/v1/trend/acme/nothing')
+    expect(empty.status).toBe(200)
+    expect(empty.text).toContain('aria-label="coverage trend: unknown"')
+    for (const n of ['1', '201', 'x']) {
+      const res = await t.request('GET', `/v1/trend/acme/api-service?n=${n}`)
+      expect(res.status).toBe(400)
+      expect(res.json).toEqual({ error: 'invalid query: n must be an integer from 2 to 200' })
+    }
+    await submit(t, token, { coverage: 90 })
+    await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
+    expect((await t.request('GET', '/v1/trend/acme/api-service')).text).toContain('trend: unknown')
+    expect((await t.request('GET', `/v1/trend/acme/api-service?token=${token}`)).text).toContain('trend: 90%')
+  })
+})
+
+describe('render cache', () => {
+  test('a repeated badge is served from the cache, not rendered again', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 84 })
+    const stats = t.app.services.renderer.stats
+    await t.request('GET', '/v1/badge/acme/api-service')
+    const renders = stats.renders
+    for (let i = 0; i < 5; i++) await t.request('GET', '/v1/badge/acme/api-service')
+    expect(stats.renders).toBe(renders)
+    await t.request('GET', '/v1/badge/acme/api-service?style=flat-square')
+    expect(stats.renders).toBe(renders + 1)
+  })
+})
