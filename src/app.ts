@@ -4,7 +4,7 @@ import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
 import { createAuthenticator } from './http/auth'
-import { corePlugin } from './http/core'
+import { corePlugin, jsonBodyPlugin } from './http/core'
 import { authModule } from './modules/auth'
 import { docsModule } from './modules/docs'
 import { healthModule } from './modules/health'
@@ -17,6 +17,8 @@ import { executionsModule } from './modules/executions'
 import { createExecutionStore } from './modules/executions/service'
 import { reposModule } from './modules/repos'
 import { badgesModule } from './modules/badges'
+import { billingModule } from './modules/billing'
+import type { BillingEvent } from './modules/billing/service'
 import { createRenderer } from './modules/badges/render'
 import { createBadgeData } from './modules/badges/service'
 import { createRepoService } from './modules/repos/service'
@@ -27,6 +29,8 @@ export interface AppDeps {
   db: Db
   clock?: Clock
   logger?: Logger
+  /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
+  billingBeforeCommit?: (event: BillingEvent) => void
 }
 
 /** Builds the whole server around injected config, database, clock and logger; starts nothing. */
@@ -47,6 +51,9 @@ export function createApp(deps: AppDeps) {
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, clock }))
+    // Webhooks first: they verify raw bytes, so the JSON body parser must not be attached to them.
+    .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit }))
+    .use(jsonBodyPlugin())
     .use(docsModule())
     .use(healthModule())
     .use(sessionsModule(base))
@@ -55,6 +62,7 @@ export function createApp(deps: AppDeps) {
     .use(executionsModule({ store, bus, authenticate }))
     .use(reposModule({ repos, authenticate, trustProxy: config.trustProxy }))
     .use(badgesModule({ data: badgeData, renderer }))
+
   return Object.assign(app, { services: { bus, store, verifier, orgs, renderer } })
 }
 

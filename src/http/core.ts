@@ -50,19 +50,6 @@ export function corePlugin(deps: CoreDeps) {
       const length = request.headers.get('content-length')
       if (length !== null && Number(length) > MAX_BODY_BYTES) throw payloadTooLarge()
     })
-    .onParse({ as: 'global' }, async ({ request, contentType }) => {
-      // Every parsed body in this API is JSON; webhooks opt out with `parse: 'none'` and read raw bytes.
-      const bytes = await request.arrayBuffer()
-      if (bytes.byteLength > MAX_BODY_BYTES) throw payloadTooLarge()
-      if (bytes.byteLength === 0 && !contentType) return null
-      const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
-      if (type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
-      try {
-        return JSON.parse(new TextDecoder().decode(bytes))
-      } catch {
-        throw malformedRequest()
-      }
-    })
     .onError({ as: 'global' }, ({ code, error: thrown, request, set, path }) => {
       // Elysia wraps whatever the parse hook throws in a ParseError; our own errors keep their status.
       const error = code === 'PARSE' && (thrown as Error).cause instanceof HttpError ? ((thrown as Error).cause as HttpError) : thrown
@@ -114,3 +101,22 @@ export function corePlugin(deps: CoreDeps) {
     })
 }
 
+/**
+ * Every parsed body in this API is JSON. Registered after the webhooks, which read their raw bytes
+ * (`parse: 'none'` is honoured only when no other parser is attached to the route).
+ */
+export function jsonBodyPlugin() {
+  return new Elysia({ name: 'json-body' })
+    .onParse({ as: 'global' }, async ({ request, contentType }) => {
+      const bytes = await request.arrayBuffer()
+      if (bytes.byteLength > MAX_BODY_BYTES) throw payloadTooLarge()
+      if (bytes.byteLength === 0 && !contentType) return null
+      const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
+      if (type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes))
+      } catch {
+        throw malformedRequest()
+      }
+    })
+}

@@ -1,0 +1,46 @@
+import Razorpay from 'razorpay'
+import type { Config } from '../../config'
+import type { Plan } from '../../db/schema'
+import { isPlan } from '../plans'
+import type { BillingEvent } from './service'
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/
+
+/** Hex HMAC-SHA256 of the raw body, checked by the official package. */
+export function verifyRazorpay(raw: string, signature: string, secret: string): boolean {
+  if (!HEX_SHA256.test(signature)) return false
+  return Razorpay.validateWebhookSignature(raw, signature, secret)
+}
+
+function planOf(config: Config['razorpay'], planId: unknown, notesPlan: unknown): Plan | undefined {
+  if (typeof planId === 'string' && planId === config.planEnterprise) return 'enterprise'
+  if (typeof planId === 'string' && planId === config.planTeam) return 'team'
+  return isPlan(notesPlan) ? notesPlan : undefined
+}
+
+/** API.md §4 "Billing webhooks", Razorpay column. */
+export function mapRazorpayEvent(body: Record<string, any>, eventId: string, config: Config['razorpay']): BillingEvent {
+  const type = typeof body.event === 'string' ? body.event : 'unknown'
+  const createdAt = typeof body.created_at === 'number' ? body.created_at * 1000 : 0
+  const base: BillingEvent = { provider: 'razorpay', eventId, type, createdAt }
+  const subscription = body.payload?.subscription?.entity ?? {}
+  const payment = body.payload?.payment?.entity ?? {}
+  const orgOf = (entity: Record<string, any>) => (typeof entity?.notes?.org_id === 'string' ? entity.notes.org_id : undefined)
+  const customerOf = (entity: Record<string, any>) => (typeof entity?.customer_id === 'string' ? entity.customer_id : undefined)
+  switch (type) {
+    case 'subscription.activated':
+    case 'subscription.charged': {
+      const plan = planOf(config, subscription.plan_id, subscription.notes?.plan)
+      const common = { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), link: true }
+      return plan ? { ...common, plan, billingStatus: 'active' } : common
+    }
+    case 'subscription.cancelled':
+    case 'subscription.completed':
+    case 'subscription.halted':
+      return { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), plan: 'free' }
+    case 'payment.failed':
+      return { ...base, orgRef: orgOf(payment), customerId: customerOf(payment), billingStatus: 'past_due' }
+    default:
+      return base
+  }
+}
