@@ -3,25 +3,33 @@ import type { Config } from './config'
 import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
-import { createAuthenticator } from './http/auth'
+import { createAuthenticator, type CredentialLimiter } from './http/auth'
+import { clientAddress } from './http/client-address'
 import { corePlugin, jsonBodyPlugin } from './http/core'
-import { authModule } from './modules/auth'
+import { createRateLimiter } from './http/rate-limit'
+import { analyticsModule } from './modules/analytics'
+import { createAnalytics } from './modules/analytics/service'
+import { auditModule } from './modules/audit'
+import { authModule, type AddressLimiter } from './modules/auth'
+import { badgesModule } from './modules/badges'
+import { createRenderer } from './modules/badges/render'
+import { createBadgeData } from './modules/badges/service'
+import { billingModule } from './modules/billing'
+import type { BillingEvent } from './modules/billing/service'
 import { docsModule } from './modules/docs'
+import { executionsModule } from './modules/executions'
+import { createExecutionBus } from './modules/executions/bus'
+import { createExecutionStore } from './modules/executions/service'
 import { healthModule } from './modules/health'
+import { metricsModule } from './modules/metrics'
+import { createMetrics } from './modules/metrics/registry'
 import { createOrgDirectory } from './modules/orgs/directory'
+import { ratePerMinute } from './modules/plans'
+import { reposModule } from './modules/repos'
+import { createRepoService } from './modules/repos/service'
 import { sessionsModule } from './modules/sessions'
 import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
-import { createExecutionBus } from './modules/executions/bus'
-import { executionsModule } from './modules/executions'
-import { createExecutionStore } from './modules/executions/service'
-import { reposModule } from './modules/repos'
-import { badgesModule } from './modules/badges'
-import { billingModule } from './modules/billing'
-import type { BillingEvent } from './modules/billing/service'
-import { createRenderer } from './modules/badges/render'
-import { createBadgeData } from './modules/badges/service'
-import { createRepoService } from './modules/repos/service'
 import { createTokenVerifier } from './modules/tokens/verifier'
 
 export interface AppDeps {
@@ -38,32 +46,46 @@ export function createApp(deps: AppDeps) {
   const { config, db } = deps
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
-  const verifier = createTokenVerifier(db, clock)
+  const metrics = createMetrics()
+  const verifier = createTokenVerifier(db, clock, metrics)
   const orgs = createOrgDirectory(db, clock)
   const sessions = createSessionStore(db, clock)
   const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs })
-  const base = { config, db, clock, logger }
+  const rateLimiter = createRateLimiter(clock, metrics.rejection)
+  const limiter: CredentialLimiter = (principal, set) =>
+    rateLimiter.enforce(
+      'credential',
+      principal.kind === 'token' ? `t:${principal.tokenId}` : `s:${principal.sessionId}`,
+      ratePerMinute(principal.org.plan, config),
+      set.headers,
+    )
+  const addressLimiter: AddressLimiter = (request, server, set) =>
+    rateLimiter.enforce('address', `a:${clientAddress(request, server, config.trustProxy)}`, config.rateLimitAddressPerMinute, set.headers)
   const bus = createExecutionBus()
-  const store = createExecutionStore(db, clock, bus)
+  const store = createExecutionStore(db, clock, bus, metrics.ingested)
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)
+  const analytics = createAnalytics(db)
+  const guarded = { authenticate, limiter }
 
   const app = new Elysia()
-    .use(corePlugin({ config, logger, clock }))
+    .use(corePlugin({ config, logger, clock, onResponse: metrics.request }))
     // Webhooks first: they verify raw bytes, so the JSON body parser must not be attached to them.
-    .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit }))
+    .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(jsonBodyPlugin())
     .use(docsModule())
     .use(healthModule())
-    .use(sessionsModule(base))
-    .use(authModule({ verifier, orgs }))
-    .use(tokensModule({ ...base, verifier, authenticate, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
-    .use(executionsModule({ store, bus, authenticate }))
-    .use(reposModule({ repos, authenticate, trustProxy: config.trustProxy }))
+    .use(metricsModule({ config, metrics }))
+    .use(sessionsModule({ config, db, clock, logger }))
+    .use(authModule({ verifier, orgs, addressLimiter }))
+    .use(tokensModule({ db, clock, logger, verifier, ...guarded, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
+    .use(executionsModule({ store, bus, ...guarded }))
+    .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
+    .use(analyticsModule({ analytics, clock, ...guarded }))
+    .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer }))
-
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer } })
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter } })
 }
 
 export type App = ReturnType<typeof createApp>

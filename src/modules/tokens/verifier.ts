@@ -38,7 +38,13 @@ export interface TokenVerifier {
   stats: { hits: number; misses: number }
 }
 
-export function createTokenVerifier(db: Db, clock: Clock): TokenVerifier {
+/** Told of every validation, for metrics. */
+export interface VerifierObserver {
+  cache(hit: boolean): void
+  validation(valid: boolean): void
+}
+
+export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObserver): TokenVerifier {
   const cache = new Map<string, CachedToken>()
   const stats = { hits: 0, misses: 0 }
   const select = db.sqlite.prepare<
@@ -68,26 +74,35 @@ export function createTokenVerifier(db: Db, clock: Clock): TokenVerifier {
   return {
     stats,
     verify(raw) {
+      const result = check(raw)
+      observe?.validation(result !== null)
+      return result
+    },
+    invalidate(tokenId) {
+      cache.delete(tokenId)
+    },
+  }
+
+  function check(raw: string): VerifiedToken | null {
       const tokenId = tokenIdOf(raw)
       if (tokenId === null) return null
       const now = clock.now()
       let entry = cache.get(tokenId)
-      if (entry && now - entry.loadedAt < CACHE_TTL_MS) stats.hits++
-      else {
-        stats.misses++
+      const hit = entry !== undefined && now - entry.loadedAt < CACHE_TTL_MS
+      if (hit) stats.hits++
+      else stats.misses++
+      observe?.cache(hit)
+      if (!hit) {
         entry = load(tokenId, now) ?? undefined
         if (!entry) return null
       }
-      if (!safeEqual(sha256Hex(raw), entry.secretHash)) return null
-      if (effectiveStatus(entry, now) === 'revoked') return null
+      if (!safeEqual(sha256Hex(raw), entry!.secretHash)) return null
+      if (effectiveStatus(entry!, now) === 'revoked') return null
+      entry = entry!
       if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
         entry.lastUsedWrittenAt = now
         touch.run(now, tokenId)
       }
       return { tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType }
-    },
-    invalidate(tokenId) {
-      cache.delete(tokenId)
-    },
   }
 }

@@ -1,0 +1,25 @@
+import { Elysia, t } from 'elysia'
+import type { Config } from '../../config'
+import { unauthorized } from '../../http/errors'
+import { errors } from '../../http/schemas'
+import { safeEqual } from '../../lib/hash'
+import type { Metrics } from './registry'
+
+export function metricsModule(deps: { config: Config; metrics: Metrics }) {
+  const { metricsToken } = deps.config
+  return new Elysia({ name: 'metrics' }).get(
+    '/metrics',
+    async ({ request, set }) => {
+      if (metricsToken) {
+        const header = request.headers.get('authorization') ?? ''
+        if (!safeEqual(header, `Bearer ${metricsToken}`)) throw unauthorized()
+      }
+      set.headers['content-type'] = deps.metrics.registry.contentType
+      return deps.metrics.registry.metrics()
+    },
+    {
+      response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401) },
+      detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)' },
+    },
+  )
+}
