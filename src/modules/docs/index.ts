@@ -18,8 +18,21 @@ export const SECURITY: Record<'session' | 'token' | 'either', Requirement> = {
 }
 
 /** OpenAPI document at /swagger/json and Swagger UI at /swagger, its scripts served locally. */
+/*
+ * @elysiajs/openapi writes a body-less response (t.Void, 204) as `content: {type, description}`, which is
+ * not valid OpenAPI; drop that bogus content so the document validates.
+ */
+function withoutVoidContent(document: any) {
+  for (const operations of Object.values<any>(document?.paths ?? {}))
+    for (const operation of Object.values<any>(operations))
+      for (const response of Object.values<any>(operation?.responses ?? {}))
+        if (response?.content && typeof response.content.type === 'string') delete response.content
+  return document
+}
+
 export function docsModule() {
   return new Elysia({ name: 'docs' })
+    .onAfterHandle(({ path, response }) => (path === '/swagger/json' ? withoutVoidContent(response) : undefined))
     .use(
       openapi({
         path: '/swagger',

@@ -1,0 +1,93 @@
+import type { Config } from '../config'
+import type { Db } from '../db/client'
+import type { Plan } from '../db/schema'
+import { eq } from 'drizzle-orm'
+import { organisations } from '../db/schema'
+import { systemClock } from '../lib/clock'
+import { createLogger } from '../lib/logger'
+import { HttpError } from '../http/errors'
+import { recordAudit } from '../modules/audit/service'
+import { ensureOrganisation, findOrgBySlug, SLUG_PATTERN } from '../modules/orgs/service'
+import { sweepRetention } from '../modules/retention/service'
+import { createSession } from '../modules/sessions/service'
+import { createToken } from '../modules/tokens/service'
+import { createTokenVerifier } from '../modules/tokens/verifier'
+
+export interface CliOptions {
+  plan?: Plan
+  name?: string
+  org?: string
+  user?: string
+  scopes?: string
+  agentType?: string
+}
+
+/** A usage mistake: printed as one line, exit code 1. */
+class UsageError extends Error {}
+
+function orgOrFail(db: Db, slug: string | undefined) {
+  if (!slug) throw new UsageError('--org <slug> is required')
+  const org = findOrgBySlug(db.orm, slug)
+  if (!org) throw new UsageError(`no organisation with slug "${slug}" (create it with: bun run cli org create ${slug})`)
+  return org
+}
+
+/** Runs one command and returns what to print. Uses the same services as the HTTP API, so the same rules apply. */
+export async function runCommand(db: Db, config: Config, args: string[], options: CliOptions): Promise<string> {
+  // Audit and log lines go to stderr so that stdout carries only the answer (a secret can be captured with $(…)).
+  const logger = createLogger(config.logLevel, (line) => process.stderr.write(line + '\n'))
+  const now = systemClock.now()
+  const [command, sub, arg] = args
+  const key = sub && command !== 'migrate' && command !== 'purge' ? `${command} ${sub}` : command
+  switch (key) {
+    case 'org create': {
+      if (!arg || !new RegExp(SLUG_PATTERN).test(arg)) throw new UsageError(`org create <slug>: the slug must match ${SLUG_PATTERN}`)
+      const plan = options.plan ?? 'free'
+      const { org, lines } = db.orm.transaction((tx) => {
+        const { org, created } = ensureOrganisation(tx, now, arg, options.name, plan)
+        const lines: string[] = []
+        if (created) lines.push(recordAudit(tx, now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan }, orgId: org.id, actor: 'cli', target: org.id }))
+        else if (org.plan !== plan && options.plan) {
+          tx.update(organisations).set({ plan }).where(eq(organisations.id, org.id)).run()
+          lines.push(recordAudit(tx, now, { action: 'billing.plan_change', fields: { org_id: org.id, from: org.plan, to: plan, provider: 'cli' }, orgId: org.id, actor: 'cli', target: org.id }))
+        }
+        return { org: { ...org, plan: options.plan ?? org.plan }, lines }
+      })
+      for (const line of lines) logger.audit(line)
+      return `organisation ${org.slug} (${org.id}) on the ${org.plan} plan`
+    }
+    case 'session create': {
+      const org = orgOrFail(db, options.org)
+      const session = createSession(db, logger, now, { userId: options.user ?? 'cli', orgSlug: org.slug, ttlSeconds: config.sessionTtlSeconds, remote: 'cli' })
+      return session.token
+    }
+    case 'token create': {
+      const org = orgOrFail(db, options.org)
+      if (!options.name) throw new UsageError('--name <name> is required')
+      const scopes = (options.scopes ?? 'execute').split(',').map((s) => s.trim())
+      if (scopes.some((s) => s !== 'execute' && s !== 'read')) throw new UsageError('--scopes takes execute and/or read')
+      const agentType = options.agentType ?? ''
+      if (!/^[a-z0-9_]{0,32}$/.test(agentType)) throw new UsageError('--agent-type must match ^[a-z0-9_]{0,32}$')
+      try {
+        const token = createToken(
+          { db, clock: systemClock, logger, verifier: createTokenVerifier(db, systemClock), graceSeconds: config.tokenRotationGraceSeconds },
+          { orgId: org.id, plan: org.plan, actor: 'cli', remote: 'cli' },
+          { name: options.name, scopes, agentType },
+        )
+        return token.secret
+      } catch (error) {
+        if (error instanceof HttpError) throw new UsageError(error.message)
+        throw error
+      }
+    }
+    case 'migrate':
+      // openDatabase has applied every migration in drizzle/ by now.
+      return 'migrations applied'
+    case 'purge': {
+      const result = await sweepRetention(db, now)
+      return `deleted ${result.executions} expired executions, ${result.idempotencyKeys} idempotency keys, ${result.sessions} expired sessions`
+    }
+    default:
+      throw new UsageError(`unknown command "${args.join(' ')}"; run: bun run cli help`)
+  }
+}

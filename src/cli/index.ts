@@ -1,0 +1,71 @@
+/**
+ * The self-hosting command-line tool: `bun run cli <command>`. It works on the database named by
+ * DATABASE_URL (default ./data/nolapse.db), the same one `bun start` uses.
+ */
+import { parseArgs } from 'node:util'
+import { ConfigError, loadConfig } from '../config'
+import { openDatabase } from '../db/client'
+import { isPlan } from '../modules/plans'
+import { runCommand } from './commands'
+
+const HELP = `nolapse-platform command-line tool
+
+Usage: bun run cli <command> [options]
+
+Commands:
+  org create <slug> [--plan free|team|enterprise] [--name <name>]
+                                  create an organisation (or change the plan of an existing one)
+  session create --org <slug> [--user <id>]
+                                  create a dashboard session; prints the session token (nls_…)
+  token create --org <slug> --name <name> [--scopes execute,read] [--agent-type <type>]
+                                  create an API token; prints its secret once (nlp_…)
+  migrate                         apply database migrations (bun start does this too)
+  purge                           run the retention sweep now
+  help                            show this help
+
+Environment: DATABASE_URL (default ./data/nolapse.db), SESSION_TTL_SECONDS.`
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      plan: { type: 'string' },
+      name: { type: 'string' },
+      org: { type: 'string' },
+      user: { type: 'string' },
+      scopes: { type: 'string' },
+      'agent-type': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help || positionals.length === 0 || positionals[0] === 'help') {
+    console.log(HELP)
+    return 0
+  }
+  if (values.plan !== undefined && !isPlan(values.plan)) throw new ConfigError(`--plan must be free, team or enterprise, got "${values.plan}"`)
+  const config = loadConfig()
+  const db = openDatabase(config.databaseUrl)
+  try {
+    const output = await runCommand(db, config, positionals, {
+      plan: values.plan as any,
+      name: values.name,
+      org: values.org,
+      user: values.user,
+      scopes: values.scopes,
+      agentType: values['agent-type'],
+    })
+    console.log(output)
+    return 0
+  } finally {
+    db.close()
+  }
+}
+
+try {
+  process.exitCode = await main(Bun.argv.slice(2))
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error)
+  console.error(`nolapse-platform: ${message}`)
+  process.exitCode = 1
+}
