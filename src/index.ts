@@ -1,14 +1,28 @@
 import { ConfigError, loadConfig } from './config'
 import { openDatabase } from './db/client'
 import { createApp } from './app'
+import { createLogger } from './lib/logger'
+import { startRetentionSchedule } from './modules/retention/service'
+import { systemClock } from './lib/clock'
 
 try {
   const config = loadConfig()
+  const logger = createLogger(config.logLevel)
   const db = openDatabase(config.databaseUrl)
-  const app = createApp({ config, db })
+  const app = createApp({ config, db, logger })
+  // The first satori render costs tens of milliseconds: pay it before the first README asks for a badge.
   await app.services.renderer.warm()
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024 })
-  console.log(JSON.stringify({ time: new Date().toISOString(), level: 'info', msg: 'listening', host: config.host, port: app.server?.port }))
+  const stopRetention = startRetentionSchedule(db, systemClock, logger)
+  logger.info('listening', { host: config.host, port: app.server?.port, database: config.databaseUrl })
+  const shutdown = async () => {
+    stopRetention()
+    await app.stop()
+    db.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', shutdown)
+  process.on('SIGINT', shutdown)
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(`nolapse-platform: configuration error: ${error.message}`)
