@@ -142,7 +142,7 @@ const targets: Target[] = [
   { name: 'GET /v1/executions (1M rows)', path: '/v1/executions?org=bench&repo=r1m&limit=10', headers: auth },
   { name: 'POST /v1/executions', path: '/v1/executions', method: 'POST', headers: { ...auth, ...json }, body: JSON.stringify({ repo: 'ingest', branch: 'main', coverage: 81.2, baseline: 80 }) },
   { name: 'GET /v1/badge (cached)', path: '/v1/badge/bench/r1k' },
-  { name: 'GET /v1/badge (uncached)', path: '/v1/badge/bench/r1k?style=flat', unique: true },
+  { name: 'GET /v1/badge (uncached, 1 connection)', path: '/v1/badge/bench/r1k?style=flat', unique: true, connections: 1 },
   { name: 'GET /v1/trend (n=30)', path: '/v1/trend/bench/r1m?n=30' },
   { name: 'GET /v1/analytics (1.1M rows, 365 d)', path: '/v1/analytics?days=365', headers: { authorization: `Bearer ${credentials.session}` }, connections: 2 },
 ]

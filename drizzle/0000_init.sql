@@ -46,10 +46,9 @@ CREATE TABLE `executions` (
 	FOREIGN KEY (`repo_id`) REFERENCES `repositories`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `executions_repo_id_idx` ON `executions` (`repo_id`,`id`);--> statement-breakpoint
-CREATE INDEX `executions_repo_branch_id_idx` ON `executions` (`repo_id`,`branch`,`id`);--> statement-breakpoint
+CREATE INDEX `executions_repo_list_idx` ON `executions` (`repo_id`,`id`,`branch`,`outcome`,`delta`,`coverage`,`baseline`,`commit`,`created_at`);--> statement-breakpoint
+CREATE INDEX `executions_repo_branch_id_idx` ON `executions` (`repo_id`,`branch`,`id`,`coverage`);--> statement-breakpoint
 CREATE INDEX `executions_org_created_idx` ON `executions` (`org_id`,`created_at`);--> statement-breakpoint
-CREATE INDEX `executions_created_idx` ON `executions` (`created_at`);--> statement-breakpoint
 CREATE TABLE `idempotency_keys` (
 	`org_id` text NOT NULL,
 	`key` text NOT NULL,

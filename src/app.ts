@@ -7,6 +7,7 @@ import { createAuthenticator, type CredentialLimiter } from './http/auth'
 import { clientAddress } from './http/client-address'
 import { corePlugin, jsonBodyPlugin } from './http/core'
 import { createRateLimiter } from './http/rate-limit'
+import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
 import { auditModule } from './modules/audit'
@@ -68,23 +69,24 @@ export function createApp(deps: AppDeps) {
   const badgeData = createBadgeData(db, verifier)
   const analytics = createAnalytics(db)
   const guarded = { authenticate, limiter }
+  const docs = createDocumentedResponses()
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, clock, onResponse: metrics.request }))
     // Webhooks first: they verify raw bytes, so the JSON body parser must not be attached to them.
     .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(jsonBodyPlugin())
-    .use(docsModule())
-    .use(healthModule())
+    .use(docsModule(docs))
+    .use(healthModule(docs))
     .use(metricsModule({ config, metrics }))
     .use(sessionsModule({ config, db, clock, logger }))
-    .use(authModule({ verifier, orgs, addressLimiter }))
+    .use(authModule({ verifier, orgs, addressLimiter, docs }))
     .use(tokensModule({ db, clock, logger, verifier, ...guarded, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
-    .use(executionsModule({ store, bus, ...guarded }))
+    .use(executionsModule({ store, bus, ...guarded, docs }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
-    .use(badgesModule({ data: badgeData, renderer }))
+    .use(badgesModule({ data: badgeData, renderer, docs }))
   return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter } })
 }
 

@@ -82,10 +82,12 @@ export const executions = sqliteTable('executions', {
   tokenId: text('token_id'),
   createdAt: integer('created_at').notNull(),
 }, (t) => [
-  index('executions_repo_id_idx').on(t.repoId, t.id),
-  index('executions_repo_branch_id_idx').on(t.repoId, t.branch, t.id),
+  // Covering index: the list, newest first, is read from the index alone, however large the repository.
+  index('executions_repo_list_idx').on(t.repoId, t.id, t.branch, t.outcome, t.delta, t.coverage, t.baseline, t.commit, t.createdAt),
+  // Badges and trend graphs read coverage by branch from here without touching the table.
+  index('executions_repo_branch_id_idx').on(t.repoId, t.branch, t.id, t.coverage),
+  // Analytics windows and the retention sweep, per organisation.
   index('executions_org_created_idx').on(t.orgId, t.createdAt),
-  index('executions_created_idx').on(t.createdAt),
 ])
 
 export const webhookEvents = sqliteTable('webhook_events', {

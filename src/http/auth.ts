@@ -58,9 +58,10 @@ export function createAuthenticator(deps: AuthDeps) {
   }
 
   return function authenticate(need: Need, request: Request, server: any): Principal {
-    const missing = need === 'session' ? unauthorized() : invalidToken()
+    // Built only when refusing: an Error captures a stack trace, too dear for every request.
+    const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
-    if (raw === null) deny(request, server, 'missing_token', missing)
+    if (raw === null) deny(request, server, 'missing_token', missing())
     let principal: Principal | null = null
     if (raw.startsWith('nlp_')) {
       const token = verifier.verify(raw)
@@ -71,7 +72,7 @@ export function createAuthenticator(deps: AuthDeps) {
       const org = session && orgs.byId(session.orgId)
       if (session && org) principal = { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
     }
-    if (principal === null) deny(request, server, 'invalid_token', missing)
+    if (principal === null) deny(request, server, 'invalid_token', missing())
     const allowed =
       need === 'session'
         ? principal.kind === 'session'

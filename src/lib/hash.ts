@@ -5,13 +5,14 @@ export function sha256Hex(value: string): string {
   return new Bun.CryptoHasher('sha256').update(value).digest('hex')
 }
 
-/** Constant-time comparison of two strings (different lengths compare unequal without early exit on content). */
+/** Constant-time comparison of two strings: the time depends on the length, never on where they differ. */
 export function safeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a)
-  const right = Buffer.from(b)
-  if (left.length !== right.length) {
+  if (a.length !== b.length) {
+    const left = Buffer.from(a)
     timingSafeEqual(left, left)
     return false
   }
-  return timingSafeEqual(left, right)
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
 }

@@ -1,19 +1,23 @@
 import { Elysia, t } from 'elysia'
 import { invalidToken } from '../../http/errors'
-import { errors } from '../../http/schemas'
+import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import type { OrgDirectory } from '../orgs/directory'
 import type { TokenVerifier } from '../tokens/verifier'
 
 /** Runs before the validate handler: the per-address rate limit (see http/rate-limit.ts). */
 export type AddressLimiter = (request: Request, server: any, set: { headers: Record<string, any> }) => void
 
-export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; addressLimiter?: AddressLimiter }) {
+export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; addressLimiter?: AddressLimiter; docs: DocumentedResponses }) {
+  deps.docs.add('POST', '/v1/auth/validate', {
+    200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
+    ...errors(400, 401, 413, 415, 429),
+  })
   return new Elysia({ name: 'auth-validate' }).post(
     '/v1/auth/validate',
-    ({ body }) => {
+    ({ body, set }) => {
       const token = deps.verifier.verify(body.token)
       if (!token || !deps.orgs.byId(token.orgId)) throw invalidToken()
-      return { valid: true as const, org_id: token.orgId, scopes: token.scopes }
+      return sendJson(set, { valid: true, org_id: token.orgId, scopes: token.scopes })
     },
     {
       transform({ request, server, set }) {
@@ -21,10 +25,6 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
       body: t.Object({ token: t.String({ error: 'malformed request' }) }, { error: 'malformed request' }),
-      response: {
-        200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
-        ...errors(400, 401, 413, 415, 429),
-      },
       detail: { tags: ['Auth'], summary: 'Validate an API token (CLI)' },
     },
   )

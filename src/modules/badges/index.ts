@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { errors } from '../../http/schemas'
+import { errors, type DocumentedResponses } from '../../http/schemas'
 import type { BadgeData } from './service'
 import type { Renderer, Rendered } from './render'
 
@@ -16,7 +16,8 @@ function matches(ifNoneMatch: string | null, etag: string): boolean {
   return ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
 }
 
-function answer(rendered: Rendered, request: Request, set: { headers: Record<string, any>; status?: any }) {
+/** The SVG, or an empty 304 when the client's copy is current (a string: nothing for Elysia to encode). */
+function answer(rendered: Rendered, request: Request, set: { status?: number | string; headers: Record<string, unknown> }): string {
   Object.assign(set.headers, HEADERS)
   set.headers.etag = rendered.etag
   if (matches(request.headers.get('if-none-match'), rendered.etag)) {
@@ -35,8 +36,10 @@ const common = {
 }
 
 /** Public SVG badges and trend graphs: always 200 with a picture (grey `unknown` when there is nothing to show). */
-export function badgesModule(deps: { data: BadgeData; renderer: Renderer }) {
+export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: DocumentedResponses }) {
   const { data, renderer } = deps
+  deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400) })
+  deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400) })
   return new Elysia({ name: 'badges' })
     .get(
       '/v1/badge/:org/:repo',
@@ -51,7 +54,6 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer }) {
           label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
           style: t.Optional(t.Union([t.Literal('flat'), t.Literal('flat-square'), t.Literal('for-the-badge')], { error: 'style must be one of flat, flat-square, for-the-badge' })),
         }),
-        response: { 200: Svg, 304: NotModified, ...errors(400) },
         detail: { tags: ['Badges'], summary: 'Coverage badge (SVG)' },
       },
     )
@@ -67,7 +69,6 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer }) {
           ...common,
           n: t.Optional(t.Integer({ minimum: 2, maximum: 200, error: 'n must be an integer from 2 to 200' })),
         }),
-        response: { 200: Svg, 304: NotModified, ...errors(400) },
         detail: { tags: ['Badges'], summary: 'Coverage trend graph (SVG)' },
       },
     )

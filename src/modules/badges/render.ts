@@ -125,7 +125,8 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans.ttf')), weight: 400 as const, style: 'normal' as const },
     { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans-Bold.ttf')), weight: 700 as const, style: 'normal' as const },
   ]
-  const cache = new Lru<string, Rendered>(options.cacheSize ?? 5000)
+  // A badge SVG is about 7 KB: 2,000 pictures keep the cache near 15 MB.
+  const cache = new Lru<string, Rendered>(options.cacheSize ?? 2000)
   const stats = { hits: 0, renders: 0 }
 
   async function cached(key: string, draw: () => Promise<string>): Promise<Rendered> {

@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
+import type { DocumentedResponses } from '../../http/schemas'
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
@@ -30,7 +31,7 @@ function withoutVoidContent(document: any) {
   return document
 }
 
-export function docsModule() {
+export function docsModule(docs: DocumentedResponses) {
   return new Elysia({ name: 'docs' })
     .onAfterHandle(({ path, response }) => (path === '/swagger/json' ? withoutVoidContent(response) : undefined))
     .use(
@@ -38,6 +39,7 @@ export function docsModule() {
         path: '/swagger',
         specPath: '/swagger/json',
         provider: 'swagger-ui',
+        references: () => docs.references as any,
         exclude: { paths: ['/swagger/assets/{file}', '/swagger/assets/:file'] },
         swagger: {
           cdn: '/swagger/assets/swagger-ui-bundle.js',

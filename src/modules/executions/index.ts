@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
 import { badRequest, forbidden } from '../../http/errors'
-import { errors } from '../../http/schemas'
+import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import { SECURITY } from '../docs'
 import type { ExecutionBus } from './bus'
 import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
@@ -18,8 +18,10 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter }) {
-  const { store } = deps
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; docs: DocumentedResponses }) {
+  const { store, docs } = deps
+  docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
+  docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
   return new Elysia({ name: 'executions' })
     .use(authPlugin(deps.authenticate, deps.limiter))
     .post(
@@ -34,13 +36,11 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           key,
         )
         if (replayed) set.headers['idempotent-replayed'] = 'true'
-        set.status = 201
-        return execution
+        return sendJson(set, execution, 201)
       },
       {
         auth: 'execute',
         body: ExecutionBody,
-        response: { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) },
         detail: {
           tags: ['Executions'],
           summary: 'Record a run (API token with execute)',
@@ -51,14 +51,13 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
     )
     .get(
       '/v1/executions',
-      ({ principal, query }) => {
+      ({ principal, query, set }) => {
         const { repo } = scope(principal, query)
-        return store.list(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch })
+        return sendJson(set, store.list(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch }))
       },
       {
         auth: 'read',
         query: ListQuery,
-        response: { 200: ExecutionList, ...errors(400, 401, 403, 429) },
         detail: { tags: ['Executions'], summary: "List a repository's executions, newest first", security: SECURITY.either },
       },
     )

@@ -15,7 +15,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics }) {
         if (!safeEqual(header, `Bearer ${metricsToken}`)) throw unauthorized()
       }
       set.headers['content-type'] = deps.metrics.registry.contentType
-      return deps.metrics.registry.metrics()
+      return deps.metrics.text()
     },
     {
       response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401) },

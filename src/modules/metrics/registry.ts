@@ -1,43 +1,119 @@
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Registry } from 'prom-client'
 
-/**
- * The server's Prometheus metrics, in a registry of its own (one per app, so tests can build many).
- * Hot-path label sets are resolved once and cached, so recording costs a map lookup and an add.
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
+
+interface RouteSeries {
+  method: string
+  route: string
+  statuses: Map<number, number>
+  buckets: number[]
+  sum: number
+  count: number
+}
+
+/*
+ * Requests and their latency are counted on every request, so they are kept as plain numbers here
+ * (one map lookup and a few additions) rather than through prom-client's labelled children, which hash
+ * their labels on every call. prom-client still formats them: these objects are registered with its
+ * registry as collectors that answer `get()` in its MetricObject shape.
  */
-export function createMetrics() {
-  const registry = new Registry()
-  const requests = new Counter({ name: 'nolapse_http_requests_total', help: 'HTTP requests by method, route template and status', labelNames: ['method', 'route', 'status'], registers: [registry] })
-  const latency = new Histogram({
+function requestCollectors() {
+  const series = new Map<string, RouteSeries>()
+  const requests = {
+    name: 'nolapse_http_requests_total',
+    help: 'HTTP requests by method, route template and status',
+    type: 'counter',
+    aggregator: 'sum',
+    get: async () => ({
+      name: requests.name,
+      help: requests.help,
+      type: 'counter',
+      aggregator: 'sum',
+      values: [...series.values()].flatMap((s) =>
+        [...s.statuses].map(([status, value]) => ({ value, labels: { method: s.method, route: s.route, status: String(status) } })),
+      ),
+    }),
+    reset: () => series.clear(),
+  }
+  const latency = {
     name: 'nolapse_http_request_duration_seconds',
     help: 'HTTP request latency by method and route template',
-    labelNames: ['method', 'route'],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  })
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({
+      name: latency.name,
+      help: latency.help,
+      type: 'histogram',
+      aggregator: 'sum',
+      values: [...series.values()].flatMap((s) => {
+        const labels = { method: s.method, route: s.route }
+        let cumulative = 0
+        const buckets = LATENCY_BUCKETS.map((le, i) => {
+          cumulative += s.buckets[i]!
+          return { value: cumulative, labels: { le, ...labels }, metricName: `${latency.name}_bucket` }
+        })
+        return [
+          ...buckets,
+          { value: s.count, labels: { le: '+Inf', ...labels }, metricName: `${latency.name}_bucket` },
+          { value: s.sum, labels, metricName: `${latency.name}_sum` },
+          { value: s.count, labels, metricName: `${latency.name}_count` },
+        ]
+      }),
+    }),
+    reset: () => series.clear(),
+  }
+  function record(route: string, method: string, status: number, seconds: number): void {
+    const key = `${method} ${route}`
+    let s = series.get(key)
+    if (!s) series.set(key, (s = { method, route, statuses: new Map(), buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }))
+    s.statuses.set(status, (s.statuses.get(status) ?? 0) + 1)
+    let i = 0
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++
+    if (i < LATENCY_BUCKETS.length) s.buckets[i]!++
+    s.sum += seconds
+    s.count++
+  }
+  return { requests, latency, record }
+}
+
+/** The server's Prometheus metrics, in a registry of its own (one per app, so tests can build many). */
+export function createMetrics() {
+  const registry = new Registry()
+  const http = requestCollectors()
+  registry.registerMetric(http.requests as any)
+  registry.registerMetric(http.latency as any)
   const ingested = new Counter({ name: 'nolapse_executions_ingested_total', help: 'Executions recorded', registers: [registry] })
   const validations = new Counter({ name: 'nolapse_token_validations_total', help: 'API token validations by result', labelNames: ['result'], registers: [registry] })
   const cache = new Counter({ name: 'nolapse_token_cache_total', help: 'Token cache lookups by result (hit or miss)', labelNames: ['result'], registers: [registry] })
   const webhooks = new Counter({ name: 'nolapse_webhook_events_total', help: 'Billing webhook deliveries by provider and result', labelNames: ['provider', 'result'], registers: [registry] })
   const rejections = new Counter({ name: 'nolapse_rate_limit_rejections_total', help: 'Requests refused by a rate limit, by kind', labelNames: ['kind'], registers: [registry] })
-
-  const requestChildren = new Map<string, { inc(): void }>()
-  const latencyChildren = new Map<string, { observe(v: number): void }>()
+  // Validations and cache lookups happen on most requests: counted here, handed to prom-client when scraped.
+  const tally = { valid: 0, invalid: 0, hit: 0, miss: 0 }
+  const drain = () => {
+    if (tally.valid) validations.inc({ result: 'valid' }, tally.valid)
+    if (tally.invalid) validations.inc({ result: 'invalid' }, tally.invalid)
+    if (tally.hit) cache.inc({ result: 'hit' }, tally.hit)
+    if (tally.miss) cache.inc({ result: 'miss' }, tally.miss)
+    tally.valid = tally.invalid = tally.hit = tally.miss = 0
+  }
 
   return {
     registry,
-    request(route: string, method: string, status: number, seconds: number): void {
-      const key = `${method} ${route} ${status}`
-      let counter = requestChildren.get(key)
-      if (!counter) requestChildren.set(key, (counter = requests.labels(method, route, String(status))))
-      counter.inc()
-      const lkey = `${method} ${route}`
-      let histogram = latencyChildren.get(lkey)
-      if (!histogram) latencyChildren.set(lkey, (histogram = latency.labels(method, route)))
-      histogram.observe(seconds)
+    /** The exposition text; folds the hot-path tallies into their counters first. */
+    async text(): Promise<string> {
+      drain()
+      return registry.metrics()
     },
+    request: http.record,
     ingested: () => ingested.inc(),
-    validation: (valid: boolean) => validations.labels(valid ? 'valid' : 'invalid').inc(),
-    cache: (hit: boolean) => cache.labels(hit ? 'hit' : 'miss').inc(),
+    validation: (valid: boolean) => {
+      if (valid) tally.valid++
+      else tally.invalid++
+    },
+    cache: (hit: boolean) => {
+      if (hit) tally.hit++
+      else tally.miss++
+    },
     webhook: (provider: string, result: string) => webhooks.labels(provider, result).inc(),
     rejection: (kind: string) => rejections.labels(kind).inc(),
   }
