@@ -10,7 +10,7 @@ import { sha256Hex } from '../src/lib/hash'
 import { ulid } from 'ulidx'
 import { randomHex, ulidAt } from '../src/lib/ids'
 
-const SEED_VERSION = 3
+const SEED_VERSION = 4
 export const DATA_DIR = join(import.meta.dir, '.data')
 export const SEED_FILE = join(DATA_DIR, `seed-v${SEED_VERSION}.db`)
 export const REPOS = [

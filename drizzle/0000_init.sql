@@ -81,6 +81,7 @@ CREATE TABLE `repositories` (
 	`default_branch` text DEFAULT 'main' NOT NULL,
 	`private` integer DEFAULT false NOT NULL,
 	`execution_count` integer DEFAULT 0 NOT NULL,
+	`version` integer DEFAULT 0 NOT NULL,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`org_id`) REFERENCES `organisations`(`id`) ON UPDATE no action ON DELETE cascade
 );

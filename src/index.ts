@@ -10,9 +10,9 @@ try {
   const logger = createLogger(config.logLevel)
   const db = openDatabase(config.databaseUrl)
   const app = createApp({ config, db, logger })
-  // The first satori render costs tens of milliseconds: pay it before the first README asks for a badge.
-  await app.services.renderer.warm()
   app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024 })
+  // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
+  void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
   logger.info('listening', { host: config.host, port: app.server?.port, database: config.databaseUrl })
   const shutdown = async () => {

@@ -57,6 +57,8 @@ export const repositories = sqliteTable('repositories', {
   private: integer('private', { mode: 'boolean' }).notNull().default(false),
   /** Exact number of executions, kept in the same transaction as every insert and deletion. */
   executionCount: integer('execution_count').notNull().default(0),
+  /** Bumped with every insert and deletion of its executions: cached list pages are valid while it holds. */
+  version: integer('version').notNull().default(0),
   createdAt: integer('created_at').notNull(),
 }, (t) => [uniqueIndex('repositories_org_name_idx').on(t.orgId, t.name), index('repositories_org_created_idx').on(t.orgId, t.createdAt, t.id)])
 

@@ -1,4 +1,4 @@
-import satori from 'satori'
+import type satoriType from 'satori'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
@@ -126,6 +126,12 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans-Bold.ttf')), weight: 700 as const, style: 'normal' as const },
   ]
   // A badge SVG is about 7 KB: 2,000 pictures keep the cache near 15 MB.
+  // satori (with its layout engine) costs ~70 ms and ~50 MB to load: loaded on first use, and warmed by index.ts just after listen.
+  let satoriLoaded: Promise<typeof satoriType> | undefined
+  const satori: typeof satoriType = (async (...args: Parameters<typeof satoriType>) => {
+    satoriLoaded ??= import('satori').then((m) => m.default)
+    return (await satoriLoaded)(...args)
+  }) as typeof satoriType
   const cache = new Lru<string, Rendered>(options.cacheSize ?? 2000)
   const stats = { hits: 0, renders: 0 }
 

@@ -61,7 +61,7 @@ export function billingModule(deps: BillingDeps & { config: Config; observe?: We
         const signature = request.headers.get('x-razorpay-signature')
         if (!signature) refuse('razorpay', 'missing X-Razorpay-Signature header')
         const raw = (await rawBody(request)).toString('utf8')
-        if (!verifyRazorpay(raw, signature!, secret)) refuse('razorpay', 'invalid signature')
+        if (!(await verifyRazorpay(raw, signature!, secret))) refuse('razorpay', 'invalid signature')
         const eventId = request.headers.get('x-razorpay-event-id')
         if (!eventId || eventId.length > 255) throw badRequest('missing required header: X-Razorpay-Event-Id')
         let body: unknown

@@ -1,17 +1,27 @@
-import Stripe from 'stripe'
+import type Stripe from 'stripe'
 import type { Config } from '../../config'
 import type { Plan } from '../../db/schema'
 import { isPlan } from '../plans'
 import type { BillingEvent } from './service'
 
-/** The Stripe client is used only for webhook verification; it never calls Stripe's API, so no API key is needed. */
-const stripe = new Stripe('sk_webhook_verification_only')
+/**
+ * The Stripe client is used only for webhook verification (it never calls Stripe's API, so no API key is
+ * needed), and loaded on the first webhook to keep start-up lean.
+ */
+let client: Stripe | undefined
+async function stripeClient(): Promise<Stripe> {
+  if (!client) {
+    const { default: StripeClient } = await import('stripe')
+    client = new StripeClient('sk_webhook_verification_only')
+  }
+  return client
+}
 
 export const STRIPE_TOLERANCE_SECONDS = 300
 
 /** Verifies the signature over the raw body (the worker build under Bun needs the async variant). Throws on a bad signature. */
 export async function verifyStripe(raw: Buffer, header: string, secret: string): Promise<Stripe.Event> {
-  return stripe.webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS)
+  return (await stripeClient()).webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS)
 }
 
 function planOf(config: Config['stripe'], priceId: string | undefined, metadataPlan: unknown): Plan | undefined {

@@ -26,11 +26,11 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
     .use(authPlugin(deps.authenticate, deps.limiter))
     .post(
       '/v1/executions',
-      ({ principal, body, request, set }) => {
+      async ({ principal, body, request, set }) => {
         if (principal.kind !== 'token') throw forbidden()
         const key = request.headers.get('idempotency-key')
         if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid header: Idempotency-Key must be 1-255 printable ASCII characters')
-        const { execution, replayed } = store.record(
+        const { execution, replayed } = await store.record(
           { orgId: principal.org.id, plan: principal.org.plan, tokenId: principal.tokenId, agentType: principal.agentType },
           body,
           key,
@@ -53,7 +53,8 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       '/v1/executions',
       ({ principal, query, set }) => {
         const { repo } = scope(principal, query)
-        return sendJson(set, store.list(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch }))
+        set.headers['content-type'] = 'application/json'
+        return store.listJson(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch })
       },
       {
         auth: 'read',

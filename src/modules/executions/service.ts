@@ -4,6 +4,7 @@ import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { executionId } from '../../lib/ids'
 import { HttpError, paymentRequired } from '../../http/errors'
+import { Lru } from '../../lib/lru'
 import { PLAN_LIMITS } from '../plans'
 import type { ExecutionBus } from './bus'
 import { decodeCursor, encodeCursor, executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
@@ -32,17 +33,31 @@ export interface Submitter {
 const DEFAULT_WARN = 0.5
 const DEFAULT_FAIL = 1.0
 const NO_CURSOR = 'exe_~'
+const EMPTY_LIST = JSON.stringify({ executions: [], total: 0, next_cursor: null })
 
 interface RepoRow {
   id: number
   created_at: number
   execution_count: number
+  version: number
 }
+
+interface Pending {
+  who: Submitter
+  input: ExecutionInput
+  key: string | null
+  requestHash: string
+  resolve: (value: { row: ExecutionRow; replayed: boolean; repoId: number }) => void
+  reject: (error: unknown) => void
+}
+
+/** Cached first pages (and cursor pages): about 2.5 KB each. */
+const LIST_CACHE_ENTRIES = 2000
 
 /** Prepared statements for the hot paths (a prepared statement costs microseconds; a built query tens of them). */
 export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, onIngest?: () => void) {
   const q = db.sqlite
-  const repoByName = q.prepare<RepoRow, [string, string]>('SELECT id, created_at, execution_count FROM repositories WHERE org_id = ? AND name = ?')
+  const repoByName = q.prepare<RepoRow, [string, string]>('SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?')
   const countRepos = q.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM repositories WHERE org_id = ?')
   const reposBefore = q.prepare<{ n: number }, [string, number, number, number]>(
     'SELECT count(*) AS n FROM repositories WHERE org_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))',
@@ -57,7 +72,7 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
     `INSERT INTO executions (id, repo_id, org_id, branch, outcome, delta, coverage, baseline, warn_threshold, fail_threshold,
        strict_mode, "commit", run_at, agent_type, token_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
-  const bumpCounter = q.prepare<unknown, [number]>('UPDATE repositories SET execution_count = execution_count + 1 WHERE id = ?')
+  const bumpCounter = q.prepare<unknown, [number]>('UPDATE repositories SET execution_count = execution_count + 1, version = version + 1 WHERE id = ?')
   const findKey = q.prepare<{ request_hash: string; execution_id: string }, [string, string]>(
     'SELECT request_hash, execution_id FROM idempotency_keys WHERE org_id = ? AND key = ?',
   )
@@ -131,14 +146,51 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
     return { row, replayed: false, repoId }
   })
 
+  /*
+   * Group commit: runs submitted during one turn of the event loop are written in one transaction, each
+   * in its own savepoint (a refused run rolls back alone). A commit appends every page it touched to the
+   * WAL, so sharing it is the difference between ~36 µs and ~6 µs a run. No answer is sent before the
+   * commit that holds its run.
+   */
+  let queue: Pending[] = []
+  const commitBatch = q.transaction((batch: Pending[]) =>
+    batch.map((item) => {
+      try {
+        return { ok: ingest(item.who, item.input, item.key, item.requestHash) }
+      } catch (error) {
+        return { error }
+      }
+    }),
+  )
+  function flush(): void {
+    const batch = queue
+    queue = []
+    let results: ReturnType<typeof commitBatch>
+    try {
+      results = commitBatch.immediate(batch)
+    } catch (error) {
+      for (const item of batch) item.reject(error)
+      return
+    }
+    results.forEach((result, i) => ('ok' in result ? batch[i]!.resolve(result.ok!) : batch[i]!.reject(result.error)))
+  }
+  function enqueue(who: Submitter, input: ExecutionInput, key: string | null, requestHash: string) {
+    return new Promise<{ row: ExecutionRow; replayed: boolean; repoId: number }>((resolve, reject) => {
+      if (queue.length === 0) setImmediate(flush)
+      queue.push({ who, input, key, requestHash, resolve, reject })
+    })
+  }
+
+  const listCache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES)
+
   return {
     /**
      * Records one run (registering its repository under the plan's cap) and keeps the repository's
      * counter exact in the same transaction. With an Idempotency-Key, a retry returns the first result.
      */
-    record(who: Submitter, input: ExecutionInput, key: string | null) {
+    async record(who: Submitter, input: ExecutionInput, key: string | null) {
       const requestHash = key === null ? '' : sha256Hex(JSON.stringify(input))
-      const { row, replayed, repoId } = ingest.immediate(who, input, key, requestHash)
+      const { row, replayed, repoId } = await enqueue(who, input, key, requestHash)
       const view = {
         ...executionView(row),
         warn_threshold: input.warn_threshold ?? DEFAULT_WARN,
@@ -157,10 +209,30 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
       return repoByName.get(orgId, name) ?? null
     },
 
+    /**
+     * The list as JSON. A page is served from memory while the repository's version (bumped in the same
+     * transaction as every insert and deletion, by any instance) is unchanged; the version read is the
+     * one statement a cached page costs.
+     */
+    listJson(orgId: string, repoName: string, options: { limit: number; cursor?: string; branch?: string }): string {
+      const repo = repoByName.get(orgId, repoName)
+      if (!repo) return EMPTY_LIST
+      const key = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`
+      const hit = listCache.get(key)
+      if (hit && hit.version === repo.version) return hit.json
+      const json = JSON.stringify(this.page(repo, repoName, options))
+      listCache.set(key, { version: repo.version, json })
+      return json
+    },
+
     /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
     list(orgId: string, repoName: string, options: { limit: number; cursor?: string; branch?: string }) {
       const repo = repoByName.get(orgId, repoName)
       if (!repo) return { executions: [] as ExecutionView[], total: 0, next_cursor: null as string | null }
+      return this.page(repo, repoName, options)
+    },
+
+    page(repo: RepoRow, repoName: string, options: { limit: number; cursor?: string; branch?: string }) {
       let before = NO_CURSOR
       if (options.cursor !== undefined) {
         const decoded = decodeCursor(options.cursor)

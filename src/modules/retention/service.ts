@@ -25,7 +25,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   const deleteBatch = q.prepare<{ repo_id: number }, [string, number, number]>(
     `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?) RETURNING repo_id`,
   )
-  const lower = q.prepare<unknown, [number, number]>('UPDATE repositories SET execution_count = execution_count - ? WHERE id = ?')
+  const lower = q.prepare<unknown, [number, number]>('UPDATE repositories SET execution_count = execution_count - ?, version = version + 1 WHERE id = ?')
   const batch = q.transaction((orgId: string, cutoff: number) => {
     const deleted = deleteBatch.all(orgId, cutoff, batchSize)
     const perRepo = new Map<number, number>()
