@@ -1,0 +1,147 @@
+import { describe, expect, test } from 'bun:test'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp } from '../src/app'
+import { loadConfig } from '../src/config'
+import { openDatabase } from '../src/db/client'
+import { memoryLogger } from '../src/lib/logger'
+import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
+import { orgWithToken, signIn, submit } from './helpers/fixtures'
+import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
+
+const rows = (t: { db: { sqlite: any } }, sql: string) => (t.db.sqlite.query(sql).get() as any).n as number
+const counterExact = (t: { db: { sqlite: any } }) =>
+  (t.db.sqlite.query('SELECT count(*) AS n FROM repositories r WHERE r.execution_count != (SELECT count(*) FROM executions e WHERE e.repo_id = r.id)').get() as any).n === 0
+
+describe('concurrency', () => {
+  test('200 parallel ingestions into one repository leave exactly 200 rows and an exact counter', async () => {
+    const t = makeTestApp({ RATE_LIMIT_ENTERPRISE_PER_MINUTE: '100000' })
+    const { token } = await orgWithToken(t, 'acme', { plan: 'enterprise' })
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(t, token, { coverage: i % 100 })))
+    expect(results.every((r) => r.status === 201)).toBe(true)
+    expect(new Set(results.map((r) => r.json.id)).size).toBe(200)
+    expect(rows(t, 'SELECT count(*) AS n FROM executions')).toBe(200)
+    expect(counterExact(t)).toBe(true)
+    expect((await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json.total).toBe(200)
+  })
+
+  test('idempotent retries racing each other record once and all answer the same execution', async () => {
+    const t = makeTestApp({ RATE_LIMIT_ENTERPRISE_PER_MINUTE: '100000' })
+    const { token } = await orgWithToken(t, 'acme', { plan: 'enterprise' })
+    const results = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => submit(t, token, { coverage: 70 + (i % 3) }, { 'idempotency-key': `key-${i % 3}` })),
+    )
+    expect(results.every((r) => r.status === 201)).toBe(true)
+    for (let k = 0; k < 3; k++) expect(new Set(results.filter((_, i) => i % 3 === k).map((r) => r.json.id)).size).toBe(1)
+    expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(57)
+    expect(rows(t, 'SELECT count(*) AS n FROM executions')).toBe(3)
+    expect(counterExact(t)).toBe(true)
+  })
+
+  test('a refused run in a shared commit rolls back alone', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t, 'acme', { plan: 'free' })
+    for (let i = 0; i < 9; i++) await submit(t, token, { repo: `r${i}` })
+    const results = await Promise.all([submit(t, token, { repo: 'new-a' }), submit(t, token, { repo: 'r1' }), submit(t, token, { repo: 'new-b' })])
+    expect(results.map((r) => r.status)).toEqual([201, 201, 402])
+    expect(rows(t, 'SELECT count(*) AS n FROM repositories')).toBe(10)
+    expect(counterExact(t)).toBe(true)
+  })
+
+  test('parallel token creation cannot exceed the plan cap', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t, 'acme', { plan: 'team' })
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.request('POST', '/v1/tokens', { token: session, body: { name: `t${i}` } })))
+    expect(results.filter((r) => r.status === 201)).toHaveLength(10)
+    expect(results.filter((r) => r.status === 402)).toHaveLength(20)
+    expect(rows(t, 'SELECT count(*) AS n FROM api_tokens')).toBe(10)
+  })
+
+  test('parallel duplicate webhooks apply once', async () => {
+    const t = makeTestApp(BILLING_ENV)
+    const { orgId } = await signIn(t)
+    const event = stripeEvent('customer.subscription.created', { customer: 'c', status: 'active', metadata: { org_id: orgId }, items: { data: [{ price: { id: 'price_team' } }] } })
+    const stripe = await Promise.all(Array.from({ length: 20 }, () => postStripe(t, event)))
+    expect(stripe.every((r) => r.status === 200)).toBe(true)
+    expect(stripe.filter((r) => r.json.duplicate === true)).toHaveLength(19)
+    const body = razorpayEvent('payment.failed', 'payment', { notes: { org_id: orgId } })
+    const razorpay = await Promise.all(Array.from({ length: 20 }, () => postRazorpay(t, body, { id: 'evt_parallel' })))
+    expect(razorpay.filter((r) => r.json.duplicate === true)).toHaveLength(19)
+    expect(rows(t, 'SELECT count(*) AS n FROM webhook_events')).toBe(2)
+    expect(rows(t, "SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'")).toBe(1)
+  })
+
+  test("two instances sharing one database file keep counters exact and see each other's runs", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'nolapse-shared-')), 'shared.db')
+    const config = loadConfig({ DATABASE_URL: file, SERVICE_TOKEN, RATE_LIMIT_ENTERPRISE_PER_MINUTE: '100000' })
+    const instances = [0, 1].map(() => {
+      const db = openDatabase(file)
+      return { db, app: createApp({ config, db, logger: memoryLogger() }) }
+    })
+    const call = (i: number, method: string, path: string, token: string | undefined, body?: unknown) =>
+      instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) }))
+    const session = await (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'shared' })).json()
+    instances[0]!.db.sqlite.run("UPDATE organisations SET plan = 'enterprise'")
+    const token = await (await call(0, 'POST', '/v1/tokens', session.token, { name: 'ci' })).json()
+    // the second instance caches the list, then the first writes: the version column keeps the cache honest
+    expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(0)
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => call(i % 2, 'POST', '/v1/executions', token.secret, { repo: 'svc', branch: 'main', coverage: i % 100 })))
+    expect(results.every((r) => r.status === 201)).toBe(true)
+    expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
+    expect((await (await call(0, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
+    expect(counterExact(instances[0]!)).toBe(true)
+    for (const instance of instances) instance.db.close()
+  })
+})
+
+describe('security: cross-organisation access on every org-scoped route', () => {
+  async function twoOrgs(): Promise<{ t: TestApp; a: Awaited<ReturnType<typeof orgWithToken>>; b: Awaited<ReturnType<typeof orgWithToken>> }> {
+    const t = makeTestApp()
+    const a = await orgWithToken(t, 'org-a', { plan: 'enterprise', scopes: ['execute', 'read'] })
+    const b = await orgWithToken(t, 'org-b', { plan: 'enterprise', scopes: ['execute', 'read'] })
+    await submit(t, a.token, { repo: 'secret' })
+    await t.request('PATCH', '/v1/repos/secret', { token: a.session, body: { private: true } })
+    return { t, a, b }
+  }
+
+  test("org B's credentials never read or change org A's data", async () => {
+    const { t, a, b } = await twoOrgs()
+    for (const credential of [b.token, b.session]) {
+      expect((await t.request('GET', '/v1/executions?org=org-a&repo=secret', { token: credential })).status).toBe(403)
+      expect((await t.request('GET', '/v1/executions/stream?org=org-a&repo=secret', { token: credential })).status).toBe(403)
+      expect((await t.request('GET', '/v1/repos', { token: credential })).json.repos).toEqual([])
+    }
+    for (const [method, path] of [['GET', `/v1/tokens/${a.tokenId}`], ['PATCH', `/v1/tokens/${a.tokenId}`], ['POST', `/v1/tokens/${a.tokenId}/rotate`], ['DELETE', `/v1/tokens/${a.tokenId}`]] as const)
+      expect((await t.request(method, path, { token: b.session, body: method === 'PATCH' ? { agent_type: 'x' } : undefined })).status).toBe(404)
+    expect((await t.request('PATCH', '/v1/repos/secret', { token: b.session, body: { private: false } })).status).toBe(404)
+    // B submitting to a repo with A's name creates B's own repo; A's is untouched
+    expect((await submit(t, b.token, { repo: 'secret', coverage: 1 })).status).toBe(201)
+    expect((await t.request('GET', '/v1/executions?org=org-a&repo=secret', { token: a.token })).json.total).toBe(1)
+    expect((await t.request('GET', '/v1/analytics', { token: b.session })).json.totals.executions).toBe(1)
+    const audit = (await t.request('GET', '/v1/audit-log?limit=100', { token: b.session })).json.events
+    expect(JSON.stringify(audit)).not.toContain(a.orgId)
+    expect((await t.request('GET', `/v1/badge/org-a/secret?token=${b.token}`)).text).toContain('unknown')
+    expect((await t.request('POST', '/v1/auth/validate', { body: { token: a.token } })).json.org_id).toBe(a.orgId)
+  })
+
+  test('revoked, rotated-past-grace and spliced tokens are refused on every token route', async () => {
+    const { t, a } = await twoOrgs()
+    const rotated = await t.request('POST', `/v1/tokens/${a.tokenId}/rotate`, { token: a.session })
+    t.clock.advance(86_400_000)
+    const spliced = `nlp_${rotated.json.secret.slice(4, 36)}${a.token.slice(36)}`
+    for (const credential of [a.token, spliced, a.token.slice(0, -2), `${a.token}00`]) {
+      expect((await submit(t, credential, {})).status).toBe(401)
+      expect((await t.request('GET', '/v1/executions?org=org-a&repo=secret', { token: credential })).status).toBe(401)
+      expect((await t.request('GET', '/v1/repos', { token: credential })).status).toBe(401)
+    }
+    expect((await submit(t, rotated.json.secret, {})).status).toBe(201)
+  })
+
+  test('expired sessions are refused everywhere a session is accepted', async () => {
+    const { t, a } = await twoOrgs()
+    t.clock.advance(86_400_000)
+    for (const [method, path] of [['GET', '/v1/tokens'], ['GET', '/v1/usage'], ['GET', '/v1/analytics'], ['GET', '/v1/audit-log'], ['GET', '/v1/repos']] as const)
+      expect((await t.request(method, path, { token: a.session })).status).toBe(401)
+  })
+})
