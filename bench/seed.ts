@@ -9,8 +9,9 @@ import { openDatabase } from '../src/db/client'
 import { sha256Hex } from '../src/lib/hash'
 import { ulid } from 'ulidx'
 import { randomHex, ulidAt } from '../src/lib/ids'
+import { createRollups } from '../src/modules/analytics/rollups'
 
-const SEED_VERSION = 4
+const SEED_VERSION = 5
 export const DATA_DIR = join(import.meta.dir, '.data')
 export const SEED_FILE = join(DATA_DIR, `seed-v${SEED_VERSION}.db`)
 export const REPOS = [
@@ -65,6 +66,7 @@ export async function seed(): Promise<Seed> {
     })
     for (let from = 0; from < repo.rows; from += 50_000) batch(from, Math.min(repo.rows, from + 50_000))
   }
+  createRollups(q).rebuild()
   q.run('ANALYZE')
   q.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   db.close()

@@ -26,6 +26,20 @@ CREATE TABLE `audit_events` (
 );
 --> statement-breakpoint
 CREATE INDEX `audit_events_org_id_idx` ON `audit_events` (`org_id`,`id`);--> statement-breakpoint
+CREATE TABLE `daily_rollups` (
+	`org_id` text NOT NULL,
+	`day` integer NOT NULL,
+	`repo_id` integer NOT NULL,
+	`agent_type` text NOT NULL,
+	`executions` integer NOT NULL,
+	`pass` integer NOT NULL,
+	`warn` integer NOT NULL,
+	`fail` integer NOT NULL,
+	`coverage_sum` real NOT NULL,
+	PRIMARY KEY(`org_id`, `day`, `repo_id`, `agent_type`),
+	FOREIGN KEY (`repo_id`) REFERENCES `repositories`(`id`) ON UPDATE no action ON DELETE cascade
+);
+--> statement-breakpoint
 CREATE TABLE `executions` (
 	`id` text PRIMARY KEY NOT NULL,
 	`repo_id` integer NOT NULL,

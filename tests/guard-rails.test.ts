@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { createRateLimiter } from '../src/http/rate-limit'
 import { manualClock } from '../src/lib/clock'
+import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postStripe, stripeEvent } from './helpers/webhooks'
@@ -77,6 +78,29 @@ describe('GET /v1/analytics', () => {
     const week = await t.request('GET', '/v1/analytics', { token: session })
     expect(week.json.window.days).toBe(30)
     expect(week.json.totals.executions).toBe(5)
+  })
+
+  test('the daily rollups always equal a recomputation from the executions, through inserts and retention', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t, 'acme', { plan: 'team', agent_type: 'cursor' })
+    const claude = await createToken(t, session, { name: 'claude', agent_type: 'claude_code' })
+    const snapshot = () => t.db.sqlite.query('SELECT org_id, day, repo_id, agent_type, executions, pass, warn, fail, round(coverage_sum, 6) AS s FROM daily_rollups ORDER BY 1, 2, 3, 4').all()
+    const recomputed = () =>
+      t.db.sqlite
+        .query(`SELECT org_id, created_at / ${DAY} AS day, repo_id, agent_type, count(*) AS executions, sum(outcome = 'pass') AS pass, sum(outcome = 'warn') AS warn, sum(outcome = 'fail') AS fail, round(sum(coverage), 6) AS s FROM executions GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+        .all()
+    for (let i = 0; i < 120; i++) {
+      t.clock.advance(DAY)
+      await Promise.all([submit(t, token, { repo: `r${i % 3}`, coverage: i % 100, delta: -(i % 3) }), submit(t, claude.secret, { repo: 'r0', coverage: 50.25 })])
+    }
+    expect(snapshot()).toEqual(recomputed())
+    const swept = await sweepRetention(t.db, t.clock.now(), 7)
+    expect(swept.executions).toBe(2 * 29) // two runs on each of days 1-120; the team plan keeps those newer than day 30
+
+    expect(snapshot()).toEqual(recomputed())
+    const fresh = await signIn(t, 'acme') // the first session expired during the 120 simulated days
+    const report = (await t.request('GET', '/v1/analytics?days=365', { token: fresh.session })).json
+    expect(report.totals.executions).toBe((t.db.sqlite.query('SELECT count(*) AS n FROM executions').get() as any).n)
   })
 
   test.each(['0', '366', 'x'])('days=%p answers 400', async (days) => {

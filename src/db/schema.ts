@@ -92,6 +92,23 @@ export const executions = sqliteTable('executions', {
   index('executions_org_created_idx').on(t.orgId, t.createdAt),
 ])
 
+/**
+ * Per organisation, UTC day, repository and agent: run counts and the coverage sum. Kept in the same
+ * transaction as every insert and deletion of executions, so analytics read days × repos × agents rows
+ * instead of scanning a long history.
+ */
+export const dailyRollups = sqliteTable('daily_rollups', {
+  orgId: text('org_id').notNull(),
+  day: integer('day').notNull(),
+  repoId: integer('repo_id').notNull().references(() => repositories.id, { onDelete: 'cascade' }),
+  agentType: text('agent_type').notNull(),
+  executions: integer('executions').notNull(),
+  pass: integer('pass').notNull(),
+  warn: integer('warn').notNull(),
+  fail: integer('fail').notNull(),
+  coverageSum: real('coverage_sum').notNull(),
+}, (t) => [primaryKey({ columns: [t.orgId, t.day, t.repoId, t.agentType] })])
+
 export const webhookEvents = sqliteTable('webhook_events', {
   provider: text('provider', { enum: ['stripe', 'razorpay'] }).notNull(),
   eventId: text('event_id').notNull(),

@@ -1,62 +1,58 @@
 import type { Db } from '../../db/client'
 import { isoSeconds } from '../../lib/clock'
-
-const DAY_MS = 86_400_000
+import { encodeTime } from 'ulidx'
+import { DAY_MS } from './rollups'
 
 const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places
 
-interface Counts {
-  executions: number
-  pass: number
-  warn: number
-  fail: number
-}
-
 /**
- * Organisation analytics over a window of whole UTC days ending today, computed by SQL aggregates on
- * the (org_id, created_at) index; per-repository first and last coverage come from the (repo_id, id)
- * index, since execution ids sort by creation time.
+ * Organisation analytics over a window of whole UTC days ending today. Counts come from `daily_rollups`
+ * (days × repos × agents rows, however long the history); each repository's first and latest coverage in
+ * the window come from its (repo_id, id) index, since execution ids sort by creation time.
  */
 export function createAnalytics(db: Db) {
   const q = db.sqlite
   const repoId = q.prepare<{ id: number }, [string, string]>('SELECT id FROM repositories WHERE org_id = ? AND name = ?')
-  const filter = (withRepo: boolean) => `org_id = ? AND created_at >= ? AND created_at <= ?${withRepo ? ' AND repo_id = ?' : ''}`
-  const outcomeSums = `count(*) AS executions, sum(outcome = 'pass') AS pass, sum(outcome = 'warn') AS warn, sum(outcome = 'fail') AS fail`
+  const filter = (withRepo: boolean) => `org_id = ? AND day >= ? AND day <= ?${withRepo ? ' AND repo_id = ?' : ''}`
+  const sums = 'sum(executions) AS executions, sum(pass) AS pass, sum(warn) AS warn, sum(fail) AS fail'
   const build = (withRepo: boolean) => ({
-    daily: q.prepare<Counts & { day: number; avg_coverage: number }, any[]>(
-      `SELECT created_at / ${DAY_MS} AS day, ${outcomeSums}, avg(coverage) AS avg_coverage FROM executions WHERE ${filter(withRepo)} GROUP BY day`,
+    daily: q.prepare<{ day: number; executions: number; pass: number; warn: number; fail: number; coverage_sum: number }, any[]>(
+      `SELECT day, ${sums}, sum(coverage_sum) AS coverage_sum FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY day`,
     ),
     agents: q.prepare<{ agent_type: string; executions: number; fail: number }, any[]>(
-      `SELECT agent_type, count(*) AS executions, sum(outcome = 'fail') AS fail FROM executions WHERE ${filter(withRepo)} GROUP BY agent_type ORDER BY executions DESC, agent_type`,
+      `SELECT agent_type, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY agent_type ORDER BY executions DESC, agent_type`,
     ),
-    repos: q.prepare<{ repo_id: number; name: string; executions: number; fail: number; first_id: string; last_id: string }, any[]>(
-      `SELECT e.repo_id, r.name, e.executions, e.fail, e.first_id, e.last_id FROM (
-         SELECT repo_id, count(*) AS executions, sum(outcome = 'fail') AS fail, min(id) AS first_id, max(id) AS last_id
-           FROM executions WHERE ${filter(withRepo)} GROUP BY repo_id) e
-       JOIN repositories r ON r.id = e.repo_id ORDER BY r.name`,
+    repos: q.prepare<{ repo_id: number; name: string; executions: number; fail: number }, any[]>(
+      `SELECT d.repo_id, r.name, d.executions, d.fail FROM (SELECT repo_id, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY repo_id) d
+       JOIN repositories r ON r.id = d.repo_id ORDER BY r.name`,
     ),
   })
   const all = build(false)
   const one = build(true)
-  const coverageOf = q.prepare<{ coverage: number }, [string]>('SELECT coverage FROM executions WHERE id = ?')
+  // Ids carry their creation time, so the scan for the first run in the window starts at the window's
+  // id prefix; `created_at` settles ids minted under a clock that had moved backwards.
+  const first = q.prepare<{ coverage: number }, [number, string, number]>(
+    'SELECT coverage FROM executions WHERE repo_id = ? AND id >= ? AND created_at >= ? ORDER BY id LIMIT 1',
+  )
+  const latest = q.prepare<{ coverage: number }, [number, number]>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
 
   return {
     report(orgId: string, now: number, days: number, repo?: string) {
-      const firstDay = Math.floor(now / DAY_MS) - (days - 1)
+      const today = Math.floor(now / DAY_MS)
+      const firstDay = today - (days - 1)
       const from = firstDay * DAY_MS
       const window = { from: isoSeconds(from), to: isoSeconds(now), days }
       let stmts = all
-      const args: (string | number)[] = [orgId, from, now]
+      const args: (string | number)[] = [orgId, firstDay, today]
       if (repo !== undefined) {
         const id = repoId.get(orgId, repo)?.id
-        if (id === undefined) return empty(window, days, firstDay)
         stmts = one
-        args.push(id)
+        args.push(id ?? -1)
       }
       const byDay = new Map(stmts.daily.all(...args).map((row) => [row.day, row]))
       const daily = []
       const totals = { executions: 0, pass: 0, warn: 0, fail: 0, repos: 0 }
-      for (let day = firstDay; day < firstDay + days; day++) {
+      for (let day = firstDay; day <= today; day++) {
         const row = byDay.get(day)
         daily.push({
           date: new Date(day * DAY_MS).toISOString().slice(0, 10),
@@ -64,7 +60,7 @@ export function createAnalytics(db: Db) {
           pass: row?.pass ?? 0,
           warn: row?.warn ?? 0,
           fail: row?.fail ?? 0,
-          avg_coverage: row ? round(row.avg_coverage, 2) : null,
+          avg_coverage: row ? round(row.coverage_sum / row.executions, 2) : null,
         })
         if (row) {
           totals.executions += row.executions
@@ -73,13 +69,14 @@ export function createAnalytics(db: Db) {
           totals.fail += row.fail
         }
       }
+      const fromId = `exe_${encodeTime(from, 10).toLowerCase()}`
       const repos = stmts.repos.all(...args).map((row) => {
-        const latest = coverageOf.get(row.last_id)!.coverage
-        const first = coverageOf.get(row.first_id)!.coverage
+        const last = latest.get(row.repo_id, now)?.coverage ?? 0
+        const start = first.get(row.repo_id, fromId, from)?.coverage ?? last
         return {
           repo: row.name,
-          latest_coverage: latest,
-          coverage_change: round(latest - first, 2),
+          latest_coverage: last,
+          coverage_change: round(last - start, 2),
           executions: row.executions,
           fail_rate: round(row.fail / row.executions, 4),
         }
@@ -92,14 +89,6 @@ export function createAnalytics(db: Db) {
       }))
       return { window, totals, repos, daily, agents }
     },
-  }
-
-  function empty(window: { from: string; to: string; days: number }, days: number, firstDay: number) {
-    const daily = Array.from({ length: days }, (_, i) => ({
-      date: new Date((firstDay + i) * DAY_MS).toISOString().slice(0, 10),
-      executions: 0, pass: 0, warn: 0, fail: 0, avg_coverage: null,
-    }))
-    return { window, totals: { executions: 0, pass: 0, warn: 0, fail: 0, repos: 0 }, repos: [], daily, agents: [] }
   }
 }
 

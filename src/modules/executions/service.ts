@@ -5,6 +5,7 @@ import { sha256Hex } from '../../lib/hash'
 import { executionId } from '../../lib/ids'
 import { HttpError, paymentRequired } from '../../http/errors'
 import { Lru } from '../../lib/lru'
+import { createRollups } from '../analytics/rollups'
 import { PLAN_LIMITS } from '../plans'
 import type { ExecutionBus } from './bus'
 import { decodeCursor, encodeCursor, executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
@@ -57,6 +58,7 @@ const LIST_CACHE_ENTRIES = 2000
 /** Prepared statements for the hot paths (a prepared statement costs microseconds; a built query tens of them). */
 export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, onIngest?: () => void) {
   const q = db.sqlite
+  const rollups = createRollups(q)
   const repoByName = q.prepare<RepoRow, [string, string]>('SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?')
   const countRepos = q.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM repositories WHERE org_id = ?')
   const reposBefore = q.prepare<{ n: number }, [string, number, number, number]>(
@@ -134,6 +136,7 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
       input.strict_mode ? 1 : 0, input.commit ?? null, runAt, who.agentType, who.tokenId, now,
     )
     bumpCounter.run(repoId)
+    rollups.add({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
     if (key !== null) {
       // A key whose execution was purged by retention is reused for the new run.
       q.run('DELETE FROM idempotency_keys WHERE org_id = ? AND key = ?', [who.orgId, key])

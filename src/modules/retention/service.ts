@@ -2,6 +2,7 @@ import type { Db } from '../../db/client'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { PLAN_LIMITS } from '../plans'
+import { createRollups, type RolledExecution } from '../analytics/rollups'
 
 const DAY_MS = 86_400_000
 export const IDEMPOTENCY_KEY_TTL_MS = DAY_MS
@@ -16,14 +17,16 @@ export interface SweepResult {
 /**
  * Deletes executions older than each organisation's plan window, in batches of `batchSize` with the
  * event loop yielded between batches, so a large sweep never holds the database for long. Each batch
- * lowers the repositories' counters in the same transaction as its deletions. Expired sessions and
+ * lowers the repositories' counters and the daily rollups in the same transaction as its deletions. Expired sessions and
  * idempotency keys older than a day go too.
  */
 export async function sweepRetention(db: Db, now: number, batchSize = 1000): Promise<SweepResult> {
   const q = db.sqlite
   const orgs = q.query<{ id: string; plan: Plan }, []>('SELECT id, plan FROM organisations').all()
-  const deleteBatch = q.prepare<{ repo_id: number }, [string, number, number]>(
-    `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?) RETURNING repo_id`,
+  const rollups = createRollups(q)
+  const deleteBatch = q.prepare<RolledExecution, [string, number, number]>(
+    `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
+     RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`,
   )
   const lower = q.prepare<unknown, [number, number]>('UPDATE repositories SET execution_count = execution_count - ?, version = version + 1 WHERE id = ?')
   const batch = q.transaction((orgId: string, cutoff: number) => {
@@ -31,6 +34,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
     const perRepo = new Map<number, number>()
     for (const { repo_id } of deleted) perRepo.set(repo_id, (perRepo.get(repo_id) ?? 0) + 1)
     for (const [repoId, n] of perRepo) lower.run(n, repoId)
+    rollups.remove(deleted)
     return deleted.length
   })
   const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0 }
