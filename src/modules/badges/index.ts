@@ -43,9 +43,10 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
   return new Elysia({ name: 'badges' })
     .get(
       '/v1/badge/:org/:repo',
-      async ({ params, query, request, set }) => {
+      ({ params, query, request, set }) => {
         const coverage = data.coverage(params.org, params.repo, query.branch, query.token)
-        return answer(await renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat'), request, set)
+        const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')
+        return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
       },
       {
         params: Params,
@@ -59,9 +60,10 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     )
     .get(
       '/v1/trend/:org/:repo',
-      async ({ params, query, request, set }) => {
+      ({ params, query, request, set }) => {
         const values = data.history(params.org, params.repo, query.branch, query.n ?? 30, query.token)
-        return answer(await renderer.trend('coverage', values), request, set)
+        const picture = renderer.trend('coverage', values)
+        return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
       },
       {
         params: Params,

@@ -135,12 +135,17 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
   const cache = new Lru<string, Rendered>(options.cacheSize ?? 2000)
   const stats = { hits: 0, renders: 0 }
 
-  async function cached(key: string, draw: () => Promise<string>): Promise<Rendered> {
+  /** The cached picture itself (no promise) on a hit, so a cached badge is answered synchronously. */
+  function cached(key: string, draw: () => Promise<string>): Rendered | Promise<Rendered> {
     const hit = cache.get(key)
     if (hit) {
       stats.hits++
       return hit
     }
+    return render(key, draw)
+  }
+
+  async function render(key: string, draw: () => Promise<string>): Promise<Rendered> {
     stats.renders++
     const svg = await draw()
     const rendered = { svg, etag: etagOf(svg) }
@@ -152,7 +157,7 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     stats,
     cache,
     /** `label: message` in the given style; the cached answer when this exact picture was drawn before. */
-    badge(label: string, coverage: number | null, style: BadgeStyle): Promise<Rendered> {
+    badge(label: string, coverage: number | null, style: BadgeStyle): Rendered | Promise<Rendered> {
       const shown = shownPercent(coverage)
       const message = shown === null ? 'unknown' : `${shown}%`
       const colour = colourFor(shown)
@@ -162,7 +167,7 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
       })
     },
     /** A line chart of `values` (oldest first) with the latest printed. */
-    trend(label: string, values: number[]): Promise<Rendered> {
+    trend(label: string, values: number[]): Rendered | Promise<Rendered> {
       const shown = shownPercent(values.length ? values[values.length - 1]! : null)
       return cached(`t\0${label}\0${values.join(',')}`, async () => {
         const svg = await satori(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT) as any, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
