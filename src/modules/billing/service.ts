@@ -71,28 +71,22 @@ export function processBillingEvent(deps: BillingDeps, event: BillingEvent): { d
         const plan = event.plan ?? org.plan
         const status = event.billingStatus ?? org.billing_status
         q.run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
-        if (plan !== org.plan)
-          lines.push(
-            recordAudit(deps.db.orm, now, {
-              action: 'billing.plan_change',
-              fields: { org_id: org.id, from: org.plan, to: plan, provider: event.provider },
-              orgId: org.id,
-              actor: event.provider,
-              target: org.id,
-              remote: null,
-            }),
-          )
-        if (status !== org.billing_status)
-          lines.push(
-            recordAudit(deps.db.orm, now, {
-              action: 'billing.status_change',
-              fields: { org_id: org.id, from: org.billing_status, to: status, provider: event.provider },
-              orgId: org.id,
-              actor: event.provider,
-              target: org.id,
-              remote: null,
-            }),
-          )
+        const changes = [
+          ['billing.plan_change', org.plan, plan],
+          ['billing.status_change', org.billing_status, status],
+        ] as const
+        for (const [action, from, to] of changes)
+          if (from !== to)
+            lines.push(
+              recordAudit(deps.db.orm, now, {
+                action,
+                fields: { org_id: org.id, from, to, provider: event.provider },
+                orgId: org.id,
+                actor: event.provider,
+                target: org.id,
+                remote: null,
+              }),
+            )
         result = 'applied'
       }
     }
