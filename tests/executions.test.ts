@@ -316,6 +316,19 @@ describe('GET /v1/executions/stream', () => {
     expect(t.app.services.bus.size()).toBe(0)
   })
 
+  test('a stream opened before the repository exists delivers its first run (the onboarding wizard)', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const res = await t.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=brand-new', { headers: { authorization: `Bearer ${token}` } }))
+    const reader = res.body!.getReader()
+    await readUntil(reader, ': connected')
+    const first = await submit(t, token, { repo: 'brand-new', coverage: 64.2 })
+    const text = await readUntil(reader, first.json.id)
+    expect(text).toContain(`event: execution\nid: ${first.json.id}\n`)
+    await reader.cancel()
+    expect(t.app.services.bus.size()).toBe(0)
+  })
+
   test('Last-Event-ID replays what was missed', async () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)

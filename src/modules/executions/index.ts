@@ -65,11 +65,8 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
     .get(
       '/v1/executions/stream',
       ({ principal, query, request, set }) => {
-        const { repo: name } = scope(principal, query)
-        const repo = store.findRepo(principal.org.id, name)
-        // A repository with no runs yet has no id; the wizard opens the stream before the first run.
-        const target = repo ? { id: repo.id, name } : { id: -1, name }
-        return executionStream(store, deps.bus, target, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>)
+        const { repo } = scope(principal, query)
+        return executionStream(store, deps.bus, principal.org.id, repo, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>)
       },
       {
         auth: 'read',

@@ -7,7 +7,7 @@ import { HttpError, paymentRequired } from '../../http/errors'
 import { Lru } from '../../lib/lru'
 import { createRollups } from '../analytics/rollups'
 import { PLAN_LIMITS } from '../plans'
-import type { ExecutionBus } from './bus'
+import { streamKey, type ExecutionBus } from './bus'
 import { decodeCursor, encodeCursor, executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
 
 export interface ExecutionInput {
@@ -203,7 +203,7 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
       }
       if (!replayed) {
         onIngest?.()
-        bus.publish(repoId, executionView(row))
+        bus.publish(streamKey(who.orgId, input.repo), executionView(row))
       }
       return { execution: view, replayed }
     },

@@ -1,4 +1,4 @@
-import type { ExecutionBus } from './bus'
+import { streamKey, type ExecutionBus } from './bus'
 import type { ExecutionView } from './format'
 import type { ExecutionStore } from './service'
 
@@ -13,7 +13,9 @@ const encoder = new TextEncoder()
  * `lastEventId`, then pushes new runs; heartbeats keep proxies from closing the connection. Every
  * timer and subscription is released when the client goes away.
  */
-export function executionStream(store: ExecutionStore, bus: ExecutionBus, repo: { id: number; name: string }, lastEventId: string | null, signal: AbortSignal, headers: Record<string, string>): Response {
+export function executionStream(store: ExecutionStore, bus: ExecutionBus, orgId: string, name: string, lastEventId: string | null, signal: AbortSignal, headers: Record<string, string>): Response {
+  // The onboarding wizard opens the stream before the first run: the repository may not exist yet.
+  let repoId = store.findRepo(orgId, name)?.id ?? null
   let cleanup = () => {}
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -25,13 +27,14 @@ export function executionStream(store: ExecutionStore, bus: ExecutionBus, repo: 
         controller.enqueue(encoder.encode(`event: execution\nid: ${execution.id}\ndata: ${JSON.stringify(execution)}\n\n`))
       }
       const catchUp = () => {
-        for (const execution of store.after(repo.id, repo.name, lastSent)) send(execution)
+        repoId ??= store.findRepo(orgId, name)?.id ?? null
+        if (repoId !== null) for (const execution of store.after(repoId, name, lastSent)) send(execution)
       }
       controller.enqueue(encoder.encode(': connected\nretry: 3000\n\n'))
       // Without Last-Event-ID the stream starts from now: only runs recorded after it opened are sent.
-      if (lastEventId === null) lastSent = store.latestId(repo.id) ?? ''
+      if (lastEventId === null) lastSent = repoId === null ? '' : (store.latestId(repoId) ?? '')
       else catchUp()
-      const unsubscribe = bus.subscribe(repo.id, send)
+      const unsubscribe = bus.subscribe(streamKey(orgId, name), send)
       const heartbeat = setInterval(() => {
         if (!closed) controller.enqueue(encoder.encode(': heartbeat\n\n'))
       }, HEARTBEAT_MS)
