@@ -51,8 +51,9 @@ export function createApp(deps: AppDeps) {
   const verifier = createTokenVerifier(db, clock, metrics)
   const orgs = createOrgDirectory(db, clock)
   const sessions = createSessionStore(db, clock)
-  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs })
   const rateLimiter = createRateLimiter(clock, metrics.rejection)
+  const limitDenials = (address: string) => rateLimiter.enforce('address', `d:${address}`, config.rateLimitAddressPerMinute, {})
+  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs, limitDenials })
   const limiter: CredentialLimiter = (principal, set) =>
     rateLimiter.enforce(
       'credential',
@@ -72,14 +73,14 @@ export function createApp(deps: AppDeps) {
   const docs = createDocumentedResponses()
 
   const app = new Elysia()
-    .use(corePlugin({ config, logger, clock, onResponse: metrics.request }))
+    .use(corePlugin({ config, logger, onResponse: metrics.request }))
     // Webhooks first: they verify raw bytes, so the JSON body parser must not be attached to them.
     .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(jsonBodyPlugin())
     .use(docsModule(docs))
     .use(healthModule(docs))
     .use(metricsModule({ config, metrics }))
-    .use(sessionsModule({ config, db, clock, logger }))
+    .use(sessionsModule({ config, db, clock, logger, limitDenials }))
     .use(authModule({ verifier, orgs, addressLimiter, docs }))
     .use(tokensModule({ db, clock, logger, verifier, ...guarded, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
     .use(executionsModule({ store, bus, ...guarded, docs }))

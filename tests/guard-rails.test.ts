@@ -234,6 +234,19 @@ describe('rate limits over HTTP', () => {
     expect((await from('198.51.100.1')).status).toBe(401)
   })
 
+  test('refused credentials are limited per address, so a flood cannot write unbounded audit rows', async () => {
+    const t = makeTestApp({ RATE_LIMIT_ADDRESS_PER_MINUTE: '3', TRUST_PROXY: 'true' })
+    const attempt = (path: string, ip = '203.0.113.9') => t.request('GET', path, { token: 'nlp_' + '0'.repeat(40), headers: { 'x-forwarded-for': ip } })
+    for (let i = 0; i < 3; i++) expect((await attempt('/v1/repos')).status).toBe(401)
+    const flooded = await attempt('/v1/tokens')
+    expect([flooded.status, flooded.json]).toEqual([429, { error: 'rate limit exceeded' }])
+    expect(flooded.headers.get('retry-after')).toBe('20')
+    const denied = await t.request('POST', '/v1/sessions/create', { token: 'wrong', body: { user_id: 'u', org_slug: 'x' }, headers: { 'x-forwarded-for': '203.0.113.9' } })
+    expect(denied.status).toBe(429)
+    expect(t.db.sqlite.query("SELECT count(*) AS n FROM audit_events WHERE action IN ('auth.denied', 'session.create.denied')").get()).toEqual({ n: 3 })
+    expect((await attempt('/v1/repos', '198.51.100.2')).status).toBe(401)
+  })
+
   test('/health, badges and trend graphs are not limited', async () => {
     const t = makeTestApp({ RATE_LIMIT_ADDRESS_PER_MINUTE: '1' })
     for (let i = 0; i < 70; i++) {

@@ -29,6 +29,11 @@ export interface AuthDeps {
   verifier: TokenVerifier
   orgs: OrgDirectory
   limiter?: CredentialLimiter
+  /**
+   * Takes one refusal from the client address's allowance and throws 429 when it is spent: every refusal
+   * writes an audit row, so unauthenticated floods must not turn into unbounded writes.
+   */
+  limitDenials?: (address: string) => void
 }
 
 function bearer(request: Request): string | null {
@@ -47,12 +52,13 @@ export function createAuthenticator(deps: AuthDeps) {
   const { sessions, verifier, orgs } = deps
 
   function deny(request: Request, server: any, reason: string, error: HttpError): never {
-    const url = new URL(request.url)
+    const remote = clientAddress(request, server, deps.config.trustProxy)
+    deps.limitDenials?.(remote)
     auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
       action: 'auth.denied',
-      fields: { method: request.method, path: url.pathname, reason, remote: clientAddress(request, server, deps.config.trustProxy) },
+      fields: { method: request.method, path: new URL(request.url).pathname, reason, remote },
       actor: 'anonymous',
-      remote: clientAddress(request, server, deps.config.trustProxy),
+      remote,
     })
     throw error
   }

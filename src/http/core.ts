@@ -1,6 +1,5 @@
 import { Elysia, ValidationError } from 'elysia'
 import type { Logger } from '../lib/logger'
-import type { Clock } from '../lib/clock'
 import type { Config } from '../config'
 import { corsPolicy } from './cors'
 import { HttpError, malformedRequest, payloadTooLarge, unsupportedMediaType } from './errors'
@@ -15,12 +14,10 @@ export interface RequestMeta {
   start: number
 }
 const metas = new WeakMap<Request, RequestMeta>()
-export const requestMeta = (request: Request): RequestMeta | undefined => metas.get(request)
 
 export interface CoreDeps {
   config: Config
   logger: Logger
-  clock: Clock
   /** Called once a response is known, with the route template: metrics hang off this. */
   onResponse?: (route: string, method: string, status: number, seconds: number) => void
 }

@@ -12,10 +12,6 @@ export function findOrgBySlug(db: Pick<Orm, 'select'>, slug: string): Organisati
   return db.select().from(organisations).where(eq(organisations.slug, slug)).get()
 }
 
-export function findOrgById(db: Pick<Orm, 'select'>, id: string): Organisation | undefined {
-  return db.select().from(organisations).where(eq(organisations.id, id)).get()
-}
-
 /** Returns the organisation with this slug, creating it (on `plan`, free by default) when it is new. */
 export function ensureOrganisation(tx: Tx, now: number, slug: string, name?: string, plan: Plan = 'free'): { org: Organisation; created: boolean } {
   const existing = findOrgBySlug(tx, slug)

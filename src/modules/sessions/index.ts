@@ -11,7 +11,7 @@ import { auditNow } from '../audit/service'
 import { SLUG_PATTERN } from '../orgs/service'
 import { createSession, deleteSession } from './service'
 
-export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; logger: Logger }) {
+export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; logger: Logger; limitDenials?: (address: string) => void }) {
   const { config } = deps
   return new Elysia({ name: 'sessions' })
     .post(
@@ -34,6 +34,7 @@ export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; log
           const given = header.toLowerCase().startsWith('bearer ') ? header.slice(7) : ''
           if (safeEqual(given, config.serviceToken)) return
           const remote = clientAddress(request, server, config.trustProxy)
+          deps.limitDenials?.(remote)
           auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
             action: 'session.create.denied',
             fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
