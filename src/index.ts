@@ -4,6 +4,7 @@ import { createApp } from './app'
 import { createLogger } from './lib/logger'
 import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
+import { startCheckpointer } from './db/checkpointer'
 
 try {
   const config = loadConfig()
@@ -14,9 +15,11 @@ try {
   // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
   void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
+  const stopCheckpointer = startCheckpointer(db)
   logger.info('listening', { host: config.host, port: app.server?.port, database: config.databaseUrl })
   const shutdown = async () => {
     stopRetention()
+    stopCheckpointer()
     await app.stop()
     db.close()
     process.exit(0)

@@ -12,6 +12,8 @@ export type Orm = BunSQLiteDatabase<typeof schema>
 export interface Db {
   sqlite: Database
   orm: Orm
+  /** The file path (or `:memory:`). */
+  path: string
   close(): void
 }
 
@@ -45,5 +47,5 @@ export function openDatabase(url: string, options: { migrate?: boolean } = {}): 
   sqlite.exec('PRAGMA synchronous = NORMAL')
   const orm = drizzle(sqlite, { schema })
   if (options.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_FOLDER })
-  return { sqlite, orm, close: () => sqlite.close() }
+  return { sqlite, orm, path, close: () => sqlite.close() }
 }
