@@ -15,10 +15,13 @@ try {
   // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
   void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
-  const stopCheckpointer = startCheckpointer(db)
+  // Started a moment after listen: booting a worker thread would otherwise compete with the first requests.
+  let stopCheckpointer = () => {}
+  const checkpointerTimer = setTimeout(() => (stopCheckpointer = startCheckpointer(db)), 1000)
   logger.info('listening', { host: config.host, port: app.server?.port, database: config.databaseUrl })
   const shutdown = async () => {
     stopRetention()
+    clearTimeout(checkpointerTimer)
     stopCheckpointer()
     await app.stop()
     db.close()
