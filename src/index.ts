@@ -23,7 +23,9 @@ try {
     stopRetention()
     clearTimeout(checkpointerTimer)
     stopCheckpointer()
-    await app.stop()
+    // Stop accepting, give in-flight requests up to 5 s, then close what is left (open event streams never end by themselves).
+    await Promise.race([app.stop(), Bun.sleep(5000)])
+    await app.stop(true)
     db.close()
     process.exit(0)
   }
