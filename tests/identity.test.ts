@@ -68,6 +68,17 @@ describe('POST /v1/sessions/create', () => {
     expect(res.json).toEqual({ error: 'unauthorized' })
   })
 
+  test('session ids are not predictable from one another, even within one millisecond', async () => {
+    const t = makeTestApp()
+    const ids = [] as string[]
+    for (let i = 0; i < 20; i++) ids.push((await signIn(t, 'acme', { user: `u${i}` })).sessionId)
+    const randomParts = ids.map((id) => id.slice(14))
+    expect(new Set(randomParts).size).toBe(20)
+    // with the manual clock every session shares one millisecond: a monotonic ULID would differ only in its last characters
+    const sharedPrefix = (a: string, b: string) => [...a].findIndex((c, i) => c !== b[i])
+    expect(Math.min(...randomParts.slice(1).map((p, i) => sharedPrefix(p, randomParts[i]!)))).toBeLessThan(8)
+  })
+
   test('DELETE /v1/sessions/{id} ends the session and answers 204 also when already gone', async () => {
     const t = makeTestApp()
     const { session, sessionId } = await signIn(t)
