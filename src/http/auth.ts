@@ -36,7 +36,8 @@ export interface AuthDeps {
   limitDenials?: (address: string) => void
 }
 
-function bearer(request: Request): string | null {
+/** The `Authorization: Bearer` value: null when the header is missing, '' when it is not a bearer value. */
+export function bearer(request: Request): string | null {
   const header = request.headers.get('authorization')
   if (header === null) return null
   // The scheme is case-insensitive (RFC 7235); the value is taken exactly as sent.

@@ -229,12 +229,6 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
     },
 
     /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
-    list(orgId: string, repoName: string, options: { limit: number; cursor?: string; branch?: string }) {
-      const repo = repoByName.get(orgId, repoName)
-      if (!repo) return { executions: [] as ExecutionView[], total: 0, next_cursor: null as string | null }
-      return this.page(repo, repoName, options)
-    },
-
     page(repo: RepoRow, repoName: string, options: { limit: number; cursor?: string; branch?: string }) {
       let before = NO_CURSOR
       if (options.cursor !== undefined) {

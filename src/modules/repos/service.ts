@@ -6,7 +6,7 @@ import type { Config } from '../../config'
 import { badRequest, notFound } from '../../http/errors'
 import { recordAudit } from '../audit/service'
 import { PLAN_LIMITS, ratePerMinute } from '../plans'
-import type { Actor } from '../tokens/service'
+import { tokensInUse, type Actor } from '../tokens/service'
 
 interface RepoRow {
   id: number
@@ -28,9 +28,6 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
   )
   const latestAny = q.prepare<{ coverage: number; created_at: number }, [number]>(
     'SELECT coverage, created_at FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1',
-  )
-  const tokensUsed = q.prepare<{ n: number }, [string, number]>(
-    `SELECT count(*) AS n FROM api_tokens WHERE org_id = ? AND (status = 'active' OR (status = 'rotating' AND grace_ends_at > ?))`,
   )
 
   function view(row: RepoRow) {
@@ -92,7 +89,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
       return {
         plan,
         repos: { used: count.get(orgId)!.n, limit: limits.repos },
-        tokens: { used: tokensUsed.get(orgId, clock.now())!.n, limit: limits.tokens },
+        tokens: { used: tokensInUse(db.orm, orgId, clock.now()), limit: limits.tokens },
         retention_days: limits.retentionDays,
         rate_limit_per_minute: ratePerMinute(plan, config),
       }

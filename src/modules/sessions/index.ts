@@ -4,6 +4,7 @@ import type { Db } from '../../db/client'
 import type { Clock } from '../../lib/clock'
 import { safeEqual } from '../../lib/hash'
 import type { Logger } from '../../lib/logger'
+import { bearer } from '../../http/auth'
 import { clientAddress } from '../../http/client-address'
 import { internalError, unauthorized } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
@@ -30,8 +31,7 @@ export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; log
         // `transform` runs before body validation: an unauthenticated caller learns nothing from validation errors.
         transform({ request, server }) {
           if (!config.serviceToken) throw internalError('service token not configured')
-          const header = request.headers.get('authorization') ?? ''
-          const given = header.toLowerCase().startsWith('bearer ') ? header.slice(7) : ''
+          const given = bearer(request) ?? ''
           if (safeEqual(given, config.serviceToken)) return
           const remote = clientAddress(request, server, config.trustProxy)
           deps.limitDenials?.(remote)

@@ -42,7 +42,7 @@ function findOwned(tx: Pick<Tx, 'select'>, orgId: string, id: string): TokenRow 
 }
 
 /** Tokens counting against the cap: active ones, and rotating ones still inside their grace period. */
-function tokensInUse(tx: Pick<Tx, 'select'>, orgId: string, now: number): number {
+export function tokensInUse(tx: Pick<Tx, 'select'>, orgId: string, now: number): number {
   const row = tx
     .select({ n: sql<number>`count(*)` })
     .from(apiTokens)
