@@ -4,14 +4,15 @@ import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
 import { createAuthenticator, type CredentialLimiter } from './http/auth'
-import { clientAddress } from './http/client-address'
-import { corePlugin, jsonBodyPlugin } from './http/core'
-import { createRateLimiter } from './http/rate-limit'
+import { createBodyReader } from './http/body'
+import { addressBucket, clientAddress } from './http/client-address'
+import { corePlugin } from './http/core'
+import { createRateLimiter, type AddressLimit } from './http/rate-limit'
 import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
 import { auditModule } from './modules/audit'
-import { authModule, type AddressLimiter } from './modules/auth'
+import { authModule } from './modules/auth'
 import { badgesModule } from './modules/badges'
 import { createRenderer } from './modules/badges/render'
 import { createBadgeData } from './modules/badges/service'
@@ -21,11 +22,12 @@ import { docsModule } from './modules/docs'
 import { executionsModule } from './modules/executions'
 import { createExecutionBus } from './modules/executions/bus'
 import { createExecutionStore } from './modules/executions/service'
+import { createStreamRegistry } from './modules/executions/stream-registry'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
 import { createMetrics } from './modules/metrics/registry'
 import { createOrgDirectory } from './modules/orgs/directory'
-import { ratePerMinute } from './modules/plans'
+import { ratePerMinute, streamCaps } from './modules/plans'
 import { reposModule } from './modules/repos'
 import { createRepoService } from './modules/repos/service'
 import { sessionsModule } from './modules/sessions'
@@ -38,6 +40,8 @@ export interface AppDeps {
   db: Db
   clock?: Clock
   logger?: Logger
+  /** Test seam: tighter body limits than the configuration allows (a stall measured in milliseconds). */
+  bodyLimits?: { inFlightBytes: number; stallMs: number }
   /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
   billingBeforeCommit?: (event: BillingEvent) => void
 }
@@ -52,43 +56,57 @@ export function createApp(deps: AppDeps) {
   const orgs = createOrgDirectory(db, clock)
   const sessions = createSessionStore(db, clock)
   const rateLimiter = createRateLimiter(clock, metrics.rejection)
-  const limitDenials = (address: string) => rateLimiter.enforce('address', `d:${address}`, config.rateLimitAddressPerMinute, {})
+  // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
+  const limitDenials = (address: string) =>
+    rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})
   const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs, limitDenials })
+  // A rotated token in its grace period shares its successor's bucket (principal.bucket).
   const limiter: CredentialLimiter = (principal, set) =>
     rateLimiter.enforce(
       'credential',
-      principal.kind === 'token' ? `t:${principal.tokenId}` : `s:${principal.sessionId}`,
+      principal.kind === 'token' ? `t:${principal.bucket}` : `s:${principal.sessionId}`,
       ratePerMinute(principal.org.plan, config),
       set.headers,
     )
-  const addressLimiter: AddressLimiter = (request, server, set) =>
-    rateLimiter.enforce('address', `a:${clientAddress(request, server, config.trustProxy)}`, config.rateLimitAddressPerMinute, set.headers)
+  const limitAddress: AddressLimit = (request, server, set) =>
+    rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
+  const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs })
+  const streams = createStreamRegistry()
   const bus = createExecutionBus()
   const store = createExecutionStore(db, clock, bus, metrics.ingested)
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)
   const analytics = createAnalytics(db)
-  const guarded = { authenticate, limiter }
+  const guarded = { authenticate, limiter, body }
   const docs = createDocumentedResponses()
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
-    // Webhooks first: they verify raw bytes, so the JSON body parser must not be attached to them.
-    .use(billingModule({ config, db, logger, clock, orgs, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
-    .use(jsonBodyPlugin())
-    .use(docsModule(docs))
+    .use(billingModule({ config, db, logger, clock, orgs, body, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
+    .use(docsModule(docs, limitAddress))
     .use(healthModule(docs))
-    .use(metricsModule({ config, metrics }))
-    .use(sessionsModule({ config, db, clock, logger, limitDenials }))
-    .use(authModule({ verifier, orgs, addressLimiter, docs }))
-    .use(tokensModule({ db, clock, logger, verifier, ...guarded, graceSeconds: config.tokenRotationGraceSeconds, trustProxy: config.trustProxy }))
-    .use(executionsModule({ store, bus, ...guarded, docs }))
+    .use(metricsModule({ config, metrics, limitAddress }))
+    .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(`s:${id}`) }))
+    .use(authModule({ verifier, orgs, addressLimiter: limitAddress, body, docs }))
+    .use(
+      tokensModule({
+        db,
+        clock,
+        logger,
+        verifier,
+        ...guarded,
+        graceSeconds: config.tokenRotationGraceSeconds,
+        trustProxy: config.trustProxy,
+        ended: (id) => streams.end(`t:${id}`),
+      }),
+    )
+    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config) }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
-    .use(badgesModule({ data: badgeData, renderer, docs }))
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter } })
+    .use(badgesModule({ data: badgeData, renderer, docs, refuse: authenticate.refuse }))
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body } })
 }
 
 export type App = ReturnType<typeof createApp>

@@ -2,6 +2,9 @@
  * The only reader of the environment. Every variable of API.md §1 is parsed and validated here once;
  * a bad value becomes a ConfigError whose message is the single line printed at start-up.
  */
+import type { Plan } from './db/schema'
+import { descriptorLimit } from './lib/descriptors'
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 export interface Config {
@@ -20,6 +23,14 @@ export interface Config {
   rateLimitAddressPerMinute: number
   /** Beyond the contract: take the client address from the first X-Forwarded-For entry (behind a trusted proxy only). */
   trustProxy: boolean
+  /** Open event streams allowed per credential, by plan (per organisation: 4 × this). */
+  streamsPerCredential: Record<Plan, number>
+  /** Open event streams in the whole process: half the descriptor limit unless STREAMS_MAX says otherwise. */
+  streamsMax: number
+  /** A request body that sends nothing for this long is cut off with 408. */
+  bodyStallMs: number
+  /** Bytes of request bodies being read at once across all requests; past it new bodies get 503. */
+  bodiesInFlightBytes: number
 }
 
 export class ConfigError extends Error {}
@@ -92,5 +103,13 @@ export function loadConfig(env: Env = Bun.env): Config {
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
     trustProxy: flag(env, 'TRUST_PROXY'),
+    streamsPerCredential: {
+      free: integer(env, 'STREAMS_PER_CREDENTIAL_FREE', 5, 1, 100_000),
+      team: integer(env, 'STREAMS_PER_CREDENTIAL_TEAM', 50, 1, 100_000),
+      enterprise: integer(env, 'STREAMS_PER_CREDENTIAL_ENTERPRISE', 500, 1, 100_000),
+    },
+    streamsMax: integer(env, 'STREAMS_MAX', Math.max(16, Math.floor(descriptorLimit() / 2)), 1, 10_000_000),
+    bodyStallMs: integer(env, 'REQUEST_BODY_STALL_SECONDS', 5, 1, 300) * 1000,
+    bodiesInFlightBytes: integer(env, 'REQUEST_BODIES_IN_FLIGHT_MB', 64, 2, 65_536) * 1024 * 1024,
   }
 }

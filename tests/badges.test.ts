@@ -81,18 +81,23 @@ describe('GET /v1/badge/{org}/{repo}', () => {
     expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: 41%')
   })
 
-  test('a private repository shows unknown unless ?token= is a read or execute token of its org', async () => {
+  test('a private repository shows unknown unless ?token= is a badge or read token of its org (never execute-only)', async () => {
     const t = makeTestApp()
     const { token, session } = await orgWithToken(t)
     const reader = await createToken(t, session, { scopes: ['read'] })
-    const stranger = await orgWithToken(t, 'other')
+    const badge = await createToken(t, session, { scopes: ['badge'] })
+    const stranger = await orgWithToken(t, 'other', { scopes: ['badge'] })
     await submit(t, token, { coverage: 88 })
     await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
     expect((await t.request('GET', '/v1/badge/acme/api-service')).text).toContain('coverage: unknown')
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${stranger.token}`)).text).toContain('coverage: unknown')
     expect((await t.request('GET', '/v1/badge/acme/api-service?token=nlp_garbage')).text).toContain('coverage: unknown')
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${reader.secret}`)).text).toContain('coverage: 88%')
-    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${token}`)).text).toContain('coverage: 88%')
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${badge.secret}`)).text).toContain('coverage: 88%')
+    // An execute-only token is a CI credential: it never unlocks a badge URL, which every reader and proxy sees.
+    expect((await t.request('GET', `/v1/badge/acme/api-service?token=${token}`)).text).toContain('coverage: unknown')
+    const reasons = t.db.sqlite.query("SELECT json_extract(metadata, '$.reason') AS reason FROM audit_events WHERE action = 'auth.denied' ORDER BY id").all()
+    expect(reasons).toEqual([{ reason: 'other_organisation' }, { reason: 'invalid_token' }, { reason: 'insufficient_scope' }])
     await t.request('DELETE', `/v1/tokens/${reader.id}`, { token: session })
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${reader.secret}`)).text).toContain('coverage: unknown')
     await new Promise((resolve) => setImmediate(resolve))
@@ -199,7 +204,9 @@ describe('GET /v1/trend/{org}/{repo}', () => {
     await submit(t, token, { coverage: 90 })
     await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
     expect((await t.request('GET', '/v1/trend/acme/api-service')).text).toContain('trend: unknown')
-    expect((await t.request('GET', `/v1/trend/acme/api-service?token=${token}`)).text).toContain('trend: 90%')
+    expect((await t.request('GET', `/v1/trend/acme/api-service?token=${token}`)).text).toContain('trend: unknown')
+    const badge = await createToken(t, session, { scopes: ['badge'] })
+    expect((await t.request('GET', `/v1/trend/acme/api-service?token=${badge.secret}`)).text).toContain('trend: 90%')
   })
 })
 

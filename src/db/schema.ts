@@ -47,7 +47,11 @@ export const apiTokens = sqliteTable('api_tokens', {
   replacedBy: text('replaced_by'),
   createdAt: integer('created_at').notNull(),
   lastUsedAt: integer('last_used_at'),
-}, (t) => [index('api_tokens_org_idx').on(t.orgId, t.createdAt)])
+}, (t) => [
+  index('api_tokens_org_idx').on(t.orgId, t.createdAt),
+  // Tokens are looked up by the SHA-256 of the whole secret: nothing public narrows a guess.
+  uniqueIndex('api_tokens_secret_hash_idx').on(t.secretHash),
+])
 
 export const repositories = sqliteTable('repositories', {
   id: integer('id').primaryKey({ autoIncrement: true }),

@@ -7,18 +7,24 @@ import { auditNow } from '../modules/audit/service'
 import type { OrgDirectory, OrgSummary } from '../modules/orgs/directory'
 import type { SessionStore } from '../modules/sessions/service'
 import type { TokenVerifier } from '../modules/tokens/verifier'
+import type { BodyReader } from './body'
 import { clientAddress } from './client-address'
 import { forbidden, HttpError, invalidToken, unauthorized } from './errors'
 
 export type Principal =
   | { kind: 'session'; org: OrgSummary; sessionId: string; userId: string }
-  | { kind: 'token'; org: OrgSummary; tokenId: string; scopes: string[]; agentType: string }
+  | { kind: 'token'; org: OrgSummary; tokenId: string; scopes: string[]; agentType: string; bucket: string }
 
 /** What a route accepts: a session; an API token with `execute`; or any reader (session, `execute` or `read` token). */
 export type Need = 'session' | 'execute' | 'read'
 
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
 export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => void
+
+/** The one name of a credential, for stream slots and for ending what it opened. */
+export function credentialKey(principal: Principal): string {
+  return principal.kind === 'token' ? `t:${principal.tokenId}` : `s:${principal.sessionId}`
+}
 
 export interface AuthDeps {
   config: Config
@@ -52,7 +58,11 @@ export function bearer(request: Request): string | null {
 export function createAuthenticator(deps: AuthDeps) {
   const { sessions, verifier, orgs } = deps
 
-  function deny(request: Request, server: any, reason: string, error: HttpError): never {
+  /**
+   * Counts one refused credential against the client address (429 once its allowance is spent) and
+   * audits it. Every route that takes a credential, including a badge's `?token=`, refuses through here.
+   */
+  function refuse(request: Request, server: any, reason: string): void {
     const remote = clientAddress(request, server, deps.config.trustProxy)
     deps.limitDenials?.(remote)
     auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
@@ -61,24 +71,32 @@ export function createAuthenticator(deps: AuthDeps) {
       actor: 'anonymous',
       remote,
     })
+  }
+
+  function deny(request: Request, server: any, reason: string, error: HttpError): never {
+    refuse(request, server, reason)
     throw error
   }
 
-  return function authenticate(need: Need, request: Request, server: any): Principal {
+  function principalOf(raw: string): Principal | null {
+    if (raw.startsWith('nlp_')) {
+      const token = verifier.verify(raw)
+      const org = token && orgs.byId(token.orgId)
+      if (token && org) return { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType, bucket: token.bucket }
+    } else if (raw.startsWith('nls_')) {
+      const session = sessions.find(raw)
+      const org = session && orgs.byId(session.orgId)
+      if (session && org) return { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
+    }
+    return null
+  }
+
+  function authenticate(need: Need, request: Request, server: any): Principal {
     // Built only when refusing: an Error captures a stack trace, too dear for every request.
     const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
     if (raw === null) deny(request, server, 'missing_token', missing())
-    let principal: Principal | null = null
-    if (raw.startsWith('nlp_')) {
-      const token = verifier.verify(raw)
-      const org = token && orgs.byId(token.orgId)
-      if (token && org) principal = { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType }
-    } else if (raw.startsWith('nls_')) {
-      const session = sessions.find(raw)
-      const org = session && orgs.byId(session.orgId)
-      if (session && org) principal = { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
-    }
+    const principal = principalOf(raw)
     if (principal === null) deny(request, server, 'invalid_token', missing())
     const allowed =
       need === 'session'
@@ -89,6 +107,14 @@ export function createAuthenticator(deps: AuthDeps) {
     if (!allowed) deny(request, server, principal.kind === 'session' ? 'session_not_accepted' : 'insufficient_scope', forbidden())
     return principal
   }
+
+  return Object.assign(authenticate, {
+    refuse,
+    /** Whether a credential resolved earlier is still accepted (revoked, past grace, logged out or expired → false). */
+    stillValid(principal: Principal): boolean {
+      return principal.kind === 'token' ? verifier.isValid(principal.tokenId) : sessions.isValid(principal.sessionId)
+    },
+  })
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
@@ -97,16 +123,26 @@ const resolved = new WeakMap<Request, Principal>()
 
 /**
  * The `auth` macro: `{ auth: 'session' | 'execute' | 'read' }` on a route resolves `principal`.
- * The credential is checked in `transform`, before body and query validation, so an unauthenticated
- * caller gets 401 and learns nothing from validation messages.
+ * The credential is checked before anything else about the request: for routes with a body in the parse
+ * stage, before a byte of the body is read (a stalled upload without a valid credential holds nothing),
+ * otherwise in `transform`, before query validation; an unauthenticated caller learns nothing from
+ * validation messages.
  */
-export function authPlugin(authenticate: Authenticate, limiter?: CredentialLimiter) {
+export function authPlugin(authenticate: Authenticate, limiter: CredentialLimiter | undefined, body: BodyReader) {
+  const gate = (need: Need, request: Request, server: any, set: any) => {
+    if (resolved.has(request)) return
+    const principal = authenticate(need, request, server)
+    limiter?.(principal, set)
+    resolved.set(request, principal)
+  }
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
+      parse({ request, server, set }) {
+        gate(need, request, server, set)
+        return body.json(request)
+      },
       transform({ request, server, set }) {
-        const principal = authenticate(need, request, server)
-        limiter?.(principal, set as any)
-        resolved.set(request, principal)
+        gate(need, request, server, set)
       },
       resolve({ request }) {
         return { principal: resolved.get(request)! }

@@ -1,13 +1,30 @@
 import type { Server } from 'bun'
+import ipaddr from 'ipaddr.js'
 
 /**
  * The client's address: the socket's peer, or with TRUST_PROXY the first X-Forwarded-For entry
- * (only safe behind a proxy that overwrites that header).
+ * (only safe behind a proxy that overwrites that header). IPv4-mapped IPv6 (`::ffff:127.0.0.1`) is
+ * written as the IPv4 address it is, and IPv6 in its canonical short form.
  */
 export function clientAddress(request: Request, server: Server<unknown> | null | undefined, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = request.headers.get('x-forwarded-for')
-    if (forwarded) return forwarded.split(',', 1)[0]!.trim()
+  let raw: string | undefined
+  if (trustProxy) raw = request.headers.get('x-forwarded-for')?.split(',', 1)[0]!.trim() || undefined
+  raw ??= server?.requestIP(request)?.address
+  if (!raw) return 'unknown'
+  try {
+    return ipaddr.process(raw).toString()
+  } catch {
+    // Not an address (only possible through X-Forwarded-For): kept as sent, capped so it cannot bloat a key.
+    return raw.slice(0, 64)
   }
-  return server?.requestIP(request)?.address ?? 'unknown'
+}
+
+/**
+ * The unit a per-address limit counts: an IPv4 address, or an IPv6 /64 — one subscriber's network, whose
+ * 2^64 addresses a single client can rotate through at will.
+ */
+export function addressBucket(address: string): string {
+  if (!address.includes(':') || !ipaddr.IPv6.isValid(address)) return address
+  const parts = ipaddr.IPv6.parse(address).parts
+  return `${parts.slice(0, 4).map((p) => p.toString(16)).join(':')}::/64`
 }

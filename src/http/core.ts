@@ -2,10 +2,10 @@ import { Elysia, ValidationError } from 'elysia'
 import type { Logger } from '../lib/logger'
 import type { Config } from '../config'
 import { corsPolicy } from './cors'
-import { HttpError, malformedRequest, payloadTooLarge, unsupportedMediaType } from './errors'
+import { MAX_BODY_BYTES } from './body'
+import { HttpError, payloadTooLarge } from './errors'
 import { validationMessage } from './validation-message'
 
-export const MAX_BODY_BYTES = 1024 * 1024
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
 /** Per-request facts the cross-cutting hooks share, keyed by the Request object (never `.state()`). */
@@ -101,25 +101,5 @@ export function corePlugin(deps: CoreDeps) {
     .onAfterHandle({ as: 'global' }, ({ request, set, path, route, response }) => {
       const status = response instanceof Response ? response.status : typeof set.status === 'number' ? set.status : 200
       finish(request, path, route, status)
-    })
-}
-
-/**
- * Every parsed body in this API is JSON. Registered after the webhooks, which read their raw bytes
- * (`parse: 'none'` is honoured only when no other parser is attached to the route).
- */
-export function jsonBodyPlugin() {
-  return new Elysia({ name: 'json-body' })
-    .onParse({ as: 'global' }, async ({ request, contentType }) => {
-      const bytes = await request.arrayBuffer()
-      if (bytes.byteLength > MAX_BODY_BYTES) throw payloadTooLarge()
-      if (bytes.byteLength === 0 && !contentType) return null
-      const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
-      if (type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
-      try {
-        return JSON.parse(new TextDecoder().decode(bytes))
-      } catch {
-        throw malformedRequest()
-      }
     })
 }

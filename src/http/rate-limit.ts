@@ -77,3 +77,6 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
 }
 
 export type RateLimiter = ReturnType<typeof createRateLimiter>
+
+/** The per-client-address limit of unauthenticated routes: sets RateLimit-* headers, throws 429 when spent. */
+export type AddressLimit = (request: Request, server: any, set: { headers: Record<string, any> }) => void

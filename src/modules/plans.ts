@@ -25,3 +25,9 @@ export function ratePerMinute(plan: Plan, config: Pick<Config, 'rateLimitEnterpr
 export function isPlan(value: unknown): value is Plan {
   return value === 'free' || value === 'team' || value === 'enterprise'
 }
+
+/** Open event streams by plan (API.md beyond the seed): per credential as configured, per organisation 4 × that. */
+export function streamCaps(plan: Plan, config: Pick<Config, 'streamsPerCredential' | 'streamsMax'>) {
+  const perCredential = config.streamsPerCredential[plan]
+  return { perCredential, perOrg: perCredential * 4, total: config.streamsMax }
+}

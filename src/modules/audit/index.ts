@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import type { BodyReader } from '../../http/body'
 import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
 import { badRequest, paymentRequired } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
@@ -7,13 +8,13 @@ import { isoSeconds } from '../../lib/clock'
 import { SECURITY } from '../docs'
 import { PLAN_LIMITS } from '../plans'
 
-export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?: CredentialLimiter }) {
+export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader }) {
   const page = deps.db.sqlite.prepare<
     { id: string; action: string; actor: string; target: string | null; metadata: string; remote: string | null; created_at: number },
     [string, string, number]
   >('SELECT id, action, actor, target, metadata, remote, created_at FROM audit_events WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
   return new Elysia({ name: 'audit-log' })
-    .use(authPlugin(deps.authenticate, deps.limiter))
+    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get(
       '/v1/audit-log',
       ({ principal, query }) => {

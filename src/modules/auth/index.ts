@@ -1,13 +1,13 @@
 import { Elysia, t } from 'elysia'
+import type { BodyReader } from '../../http/body'
+import type { AddressLimit } from '../../http/rate-limit'
 import { invalidToken } from '../../http/errors'
 import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import type { OrgDirectory } from '../orgs/directory'
 import type { TokenVerifier } from '../tokens/verifier'
 
-/** Runs before the validate handler: the per-address rate limit (see http/rate-limit.ts). */
-export type AddressLimiter = (request: Request, server: any, set: { headers: Record<string, any> }) => void
 
-export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; addressLimiter?: AddressLimiter; docs: DocumentedResponses }) {
+export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; addressLimiter?: AddressLimit; body: BodyReader; docs: DocumentedResponses }) {
   deps.docs.add('POST', '/v1/auth/validate', {
     200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
     ...errors(400, 401, 413, 415, 429),
@@ -20,8 +20,10 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
       return sendJson(set, { valid: true, org_id: token.orgId, scopes: token.scopes })
     },
     {
-      transform({ request, server, set }) {
+      // Limited per address before the body is read.
+      parse({ request, server, set }) {
         deps.addressLimiter?.(request, server, set as any)
+        return deps.body.json(request)
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
       body: t.Object({ token: t.String({ error: 'malformed request' }) }, { error: 'malformed request' }),

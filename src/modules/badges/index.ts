@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import { errors, type DocumentedResponses } from '../../http/schemas'
+import type { Authenticate } from '../../http/auth'
 import type { BadgeData } from './service'
 import type { Renderer, Rendered } from './render'
 
@@ -32,19 +33,20 @@ const Svg = t.String({ description: 'image/svg+xml' })
 const NotModified = t.String({ description: 'Not modified (ETag matched)' })
 const common = {
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
-  token: t.Optional(t.String({ maxLength: 200, description: 'read or execute API token, for a private repository' })),
+  token: t.Optional(t.String({ maxLength: 200, description: 'A `badge` or `read` API token of the organisation, for a private repository (never an execute-only token: badge URLs are public)' })),
 }
 
 /** Public SVG badges and trend graphs: always 200 with a picture (grey `unknown` when there is nothing to show). */
-export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: DocumentedResponses }) {
+export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: DocumentedResponses; refuse: Authenticate['refuse'] }) {
   const { data, renderer } = deps
-  deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400) })
-  deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400) })
+  const refusals = (request: Request, server: any) => (reason: string) => deps.refuse(request, server, reason)
+  deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
+  deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
   return new Elysia({ name: 'badges' })
     .get(
       '/v1/badge/:org/:repo',
-      ({ params, query, request, set }) => {
-        const coverage = data.coverage(params.org, params.repo, query.branch, query.token)
+      ({ params, query, request, server, set }) => {
+        const coverage = data.coverage(params.org, params.repo, query.branch, query.token, refusals(request, server))
         const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')
         return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
       },
@@ -60,8 +62,8 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     )
     .get(
       '/v1/trend/:org/:repo',
-      ({ params, query, request, set }) => {
-        const values = data.history(params.org, params.repo, query.branch, query.n ?? 30, query.token)
+      ({ params, query, request, server, set }) => {
+        const values = data.history(params.org, params.repo, query.branch, query.n ?? 30, query.token, refusals(request, server))
         const picture = renderer.trend('coverage', values)
         return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
       },

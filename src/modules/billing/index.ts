@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
-import { badRequest, HttpError, internalError, payloadTooLarge } from '../../http/errors'
-import { MAX_BODY_BYTES } from '../../http/core'
+import { badRequest, HttpError, internalError } from '../../http/errors'
+import type { BodyReader } from '../../http/body'
 import { errors } from '../../http/schemas'
 import { mapRazorpayEvent, verifyRazorpay } from './razorpay'
 import { processBillingEvent, type BillingDeps, type BillingResult, type Provider } from './service'
@@ -9,11 +9,6 @@ import { mapStripeEvent, verifyStripe } from './stripe'
 
 export type WebhookObserver = (provider: Provider, result: BillingResult | 'duplicate' | 'invalid_signature') => void
 
-async function rawBody(request: Request): Promise<Buffer> {
-  const bytes = Buffer.from(await request.arrayBuffer())
-  if (bytes.byteLength > MAX_BODY_BYTES) throw payloadTooLarge()
-  return bytes
-}
 
 const Received = t.Object({ received: t.Literal(true), duplicate: t.Optional(t.Literal(true)) }, { description: 'Recorded (or already recorded)' })
 
@@ -22,8 +17,9 @@ function answer(outcome: { duplicate: boolean }) {
 }
 
 /** Stripe and Razorpay webhooks: raw body verified with the official packages, then applied exactly once. */
-export function billingModule(deps: BillingDeps & { config: Config; observe?: WebhookObserver }) {
+export function billingModule(deps: BillingDeps & { config: Config; body: BodyReader; observe?: WebhookObserver }) {
   const { config } = deps
+  const rawBody = async (request: Request) => Buffer.from(await deps.body.read(request))
   const refuse = (provider: Provider, message: string): never => {
     deps.observe?.(provider, 'invalid_signature')
     throw new HttpError(401, message)

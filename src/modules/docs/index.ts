@@ -3,6 +3,7 @@ import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
 import type { DocumentedResponses } from '../../http/schemas'
+import type { AddressLimit } from '../../http/rate-limit'
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
@@ -31,8 +32,9 @@ function withoutVoidContent(document: any) {
   return document
 }
 
-export function docsModule(docs: DocumentedResponses) {
+export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimit) {
   return new Elysia({ name: 'docs' })
+    .onTransform(({ request, server, set }) => limitAddress?.(request, server, set))
     .onAfterHandle(({ path, response }) => (path === '/swagger/json' ? withoutVoidContent(response) : undefined))
     .use(
       openapi({

@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
-import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
+import type { BodyReader } from '../../http/body'
+import { authPlugin, credentialKey, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
 import { badRequest, forbidden } from '../../http/errors'
 import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import { SECURITY } from '../docs'
@@ -7,6 +8,7 @@ import type { ExecutionBus } from './bus'
 import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
 import type { ExecutionStore } from './service'
 import { executionStream } from './stream'
+import type { StreamCaps, StreamRegistry } from './stream-registry'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
 
@@ -18,12 +20,12 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; docs: DocumentedResponses }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps }) {
   const { store, docs } = deps
   docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
   docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
   return new Elysia({ name: 'executions' })
-    .use(authPlugin(deps.authenticate, deps.limiter))
+    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .post(
       '/v1/executions',
       async ({ principal, body, request, set }) => {
@@ -66,7 +68,10 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       '/v1/executions/stream',
       ({ principal, query, request, set }) => {
         const { repo } = scope(principal, query)
-        return executionStream(store, deps.bus, principal.org.id, repo, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>)
+        return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
+          alive: () => deps.authenticate.stillValid(principal),
+          hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, deps.streamCaps(principal), close),
+        })
       },
       {
         auth: 'read',

@@ -3,28 +3,54 @@ import type { ExecutionView } from './format'
 import type { ExecutionStore } from './service'
 
 export const HEARTBEAT_MS = 15_000
-/** Catch-up poll for runs another instance ingested (the bus only sees this process). */
+/**
+ * Catch-up poll for runs another instance ingested (the bus only sees this process); each tick also
+ * re-checks the credential, so a stream ends within POLL_MS of its credential ending anywhere.
+ */
 export const POLL_MS = 5_000
 
 const encoder = new TextEncoder()
 
+export interface StreamGuard {
+  /** Whether the credential that opened the stream is still accepted; checked on every event, heartbeat and poll. */
+  alive(): boolean
+  /** Registers the stream's `close` (to be ended from outside) and returns the function that frees its slot. */
+  hold(close: () => void): () => void
+}
+
 /**
  * A Server-Sent Events response of new executions of one repository. Replays what came after
  * `lastEventId`, then pushes new runs; heartbeats keep proxies from closing the connection. Every
- * timer and subscription is released when the client goes away.
+ * timer, subscription and slot is released when the client goes away or the credential ends.
  */
-export function executionStream(store: ExecutionStore, bus: ExecutionBus, orgId: string, name: string, lastEventId: string | null, signal: AbortSignal, headers: Record<string, string>): Response {
+export function executionStream(
+  store: ExecutionStore,
+  bus: ExecutionBus,
+  where: { orgId: string; repo: string },
+  lastEventId: string | null,
+  signal: AbortSignal,
+  headers: Record<string, string>,
+  guard: StreamGuard,
+): Response {
+  const { orgId, repo: name } = where
   // The onboarding wizard opens the stream before the first run: the repository may not exist yet.
   let repoId = store.findRepo(orgId, name)?.id ?? null
-  let cleanup = () => {}
+  let close = () => {}
+  // Taken before the response exists: a full cap throws here and the route answers 429.
+  const release = guard.hold(() => close())
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       let lastSent = lastEventId ?? ''
       let closed = false
+      const write = (text: string) => {
+        if (closed) return
+        if (!guard.alive()) return close()
+        controller.enqueue(encoder.encode(text))
+      }
       const send = (execution: ExecutionView) => {
         if (closed || execution.id <= lastSent) return
         lastSent = execution.id
-        controller.enqueue(encoder.encode(`event: execution\nid: ${execution.id}\ndata: ${JSON.stringify(execution)}\n\n`))
+        write(`event: execution\nid: ${execution.id}\ndata: ${JSON.stringify(execution)}\n\n`)
       }
       const catchUp = () => {
         repoId ??= store.findRepo(orgId, name)?.id ?? null
@@ -35,21 +61,23 @@ export function executionStream(store: ExecutionStore, bus: ExecutionBus, orgId:
       if (lastEventId === null) lastSent = repoId === null ? '' : (store.latestId(repoId) ?? '')
       else catchUp()
       const unsubscribe = bus.subscribe(streamKey(orgId, name), send)
-      const heartbeat = setInterval(() => {
-        if (!closed) controller.enqueue(encoder.encode(': heartbeat\n\n'))
-      }, HEARTBEAT_MS)
+      const heartbeat = setInterval(() => write(': heartbeat\n\n'), HEARTBEAT_MS)
       const poll = setInterval(() => {
-        if (!closed) catchUp()
+        if (closed) return
+        if (!guard.alive()) return close()
+        catchUp()
       }, POLL_MS)
-      cleanup = () => {
+      const cleanup = () => {
         if (closed) return
         closed = true
         unsubscribe()
         clearInterval(heartbeat)
         clearInterval(poll)
-        signal.removeEventListener('abort', onAbort)
+        signal.removeEventListener('abort', close)
+        release()
       }
-      const onAbort = () => {
+      close = () => {
+        if (closed) return
         cleanup()
         try {
           controller.close()
@@ -57,10 +85,10 @@ export function executionStream(store: ExecutionStore, bus: ExecutionBus, orgId:
           // already closed by the client
         }
       }
-      signal.addEventListener('abort', onAbort)
+      signal.addEventListener('abort', close)
     },
     cancel() {
-      cleanup()
+      close()
     },
   })
   return new Response(body, {

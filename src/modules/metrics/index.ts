@@ -3,13 +3,15 @@ import type { Config } from '../../config'
 import { unauthorized } from '../../http/errors'
 import { errors } from '../../http/schemas'
 import { safeEqual } from '../../lib/hash'
+import type { AddressLimit } from '../../http/rate-limit'
 import type { Metrics } from './registry'
 
-export function metricsModule(deps: { config: Config; metrics: Metrics }) {
+export function metricsModule(deps: { config: Config; metrics: Metrics; limitAddress?: AddressLimit }) {
   const { metricsToken } = deps.config
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
-    async ({ request, set }) => {
+    async ({ request, server, set }) => {
+      deps.limitAddress?.(request, server, set)
       if (metricsToken) {
         const header = request.headers.get('authorization') ?? ''
         if (!safeEqual(header, `Bearer ${metricsToken}`)) throw unauthorized()
@@ -18,7 +20,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics }) {
       return deps.metrics.text()
     },
     {
-      response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401) },
+      response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 429) },
       detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)' },
     },
   )

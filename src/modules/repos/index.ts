@@ -1,4 +1,5 @@
 import { Elysia, t } from 'elysia'
+import type { BodyReader } from '../../http/body'
 import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
 import { errors, NullableTimestamp } from '../../http/schemas'
 import { SECURITY } from '../docs'
@@ -16,9 +17,9 @@ export const RepoView = t.Object({
   last_execution_at: NullableTimestamp,
 }, { description: 'A repository' })
 
-export function reposModule(deps: { repos: RepoService; authenticate: Authenticate; limiter?: CredentialLimiter; trustProxy: boolean }) {
+export function reposModule(deps: { repos: RepoService; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
   return new Elysia({ name: 'repos' })
-    .use(authPlugin(deps.authenticate, deps.limiter))
+    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get('/v1/repos', ({ principal, query }) => deps.repos.list(principal.org.id, query.limit ?? 50, query.cursor), {
       auth: 'read',
       query: t.Object({

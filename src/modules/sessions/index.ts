@@ -4,6 +4,7 @@ import type { Db } from '../../db/client'
 import type { Clock } from '../../lib/clock'
 import { safeEqual } from '../../lib/hash'
 import type { Logger } from '../../lib/logger'
+import type { BodyReader } from '../../http/body'
 import { bearer } from '../../http/auth'
 import { clientAddress } from '../../http/client-address'
 import { internalError, unauthorized } from '../../http/errors'
@@ -12,8 +13,35 @@ import { auditNow } from '../audit/service'
 import { SLUG_PATTERN } from '../orgs/service'
 import { createSession, deleteSession } from './service'
 
-export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; logger: Logger; limitDenials?: (address: string) => void }) {
+export interface SessionsDeps {
+  config: Config
+  db: Db
+  clock: Clock
+  logger: Logger
+  body: BodyReader
+  limitDenials?: (address: string) => void
+  /** The per-address limit of unauthenticated routes (DELETE takes no credential). */
+  limitAddress?: (request: Request, server: any, set: { headers: Record<string, any> }) => void
+  /** Told when a session ends, so the streams it opened end too. */
+  ended?: (sessionId: string) => void
+}
+
+export function sessionsModule(deps: SessionsDeps) {
   const { config } = deps
+  const checkServiceToken = (request: Request, server: any) => {
+    if (!config.serviceToken) throw internalError('service token not configured')
+    const given = bearer(request) ?? ''
+    if (safeEqual(given, config.serviceToken)) return
+    const remote = clientAddress(request, server, config.trustProxy)
+    deps.limitDenials?.(remote)
+    auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
+      action: 'session.create.denied',
+      fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
+      actor: 'anonymous',
+      remote,
+    })
+    throw unauthorized()
+  }
   return new Elysia({ name: 'sessions' })
     .post(
       '/v1/sessions/create',
@@ -28,20 +56,10 @@ export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; log
         })
       },
       {
-        // `transform` runs before body validation: an unauthenticated caller learns nothing from validation errors.
-        transform({ request, server }) {
-          if (!config.serviceToken) throw internalError('service token not configured')
-          const given = bearer(request) ?? ''
-          if (safeEqual(given, config.serviceToken)) return
-          const remote = clientAddress(request, server, config.trustProxy)
-          deps.limitDenials?.(remote)
-          auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
-            action: 'session.create.denied',
-            fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
-            actor: 'anonymous',
-            remote,
-          })
-          throw unauthorized()
+        // Checked before the body is read: an unauthenticated caller holds no memory and learns nothing from validation errors.
+        parse({ request, server }) {
+          checkServiceToken(request, server)
+          return deps.body.json(request)
         },
         body: t.Object({
           user_id: t.String({ minLength: 1, maxLength: 128, error: 'user_id must be a string of 1-128 characters' }),
@@ -62,11 +80,15 @@ export function sessionsModule(deps: { config: Config; db: Db; clock: Clock; log
       '/v1/sessions/:id',
       ({ params, request, server, set }) => {
         deleteSession(deps.db, deps.logger, deps.clock.now(), params.id, clientAddress(request, server, config.trustProxy))
+        deps.ended?.(params.id)
         set.status = 204
       },
       {
+        transform({ request, server, set }) {
+          deps.limitAddress?.(request, server, set)
+        },
         params: t.Object({ id: t.String({ maxLength: 128 }) }),
-        response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(404) },
+        response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(404, 429) },
         detail: { tags: ['Sessions'], summary: 'Delete a session (log out)' },
       },
     )

@@ -52,6 +52,8 @@ export function deleteSession(db: Db, logger: Logger, now: number, id: string, r
 
 export interface SessionStore {
   find(raw: string): SessionPrincipal | null
+  /** Whether the session with this id still exists and has not expired. */
+  isValid(id: string): boolean
 }
 
 const SESSION_FORMAT = /^nls_[0-9a-f]{64}$/
@@ -61,7 +63,12 @@ export function createSessionStore(db: Db, clock: { now(): number }): SessionSto
   const select = db.sqlite.prepare<{ id: string; user_id: string; org_id: string; expires_at: number }, [string]>(
     'SELECT id, user_id, org_id, expires_at FROM sessions WHERE token_hash = ?',
   )
+  const byId = db.sqlite.prepare<{ expires_at: number }, [string]>('SELECT expires_at FROM sessions WHERE id = ?')
   return {
+    isValid(id) {
+      const row = byId.get(id)
+      return row !== null && row.expires_at > clock.now()
+    },
     find(raw) {
       if (!SESSION_FORMAT.test(raw)) return null
       const row = select.get(sha256Hex(raw))

@@ -1,5 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Authenticate, Principal } from '../../http/auth'
+import type { BodyReader } from '../../http/body'
 import { authPlugin, type CredentialLimiter } from '../../http/auth'
 import { clientAddress } from '../../http/client-address'
 import { errors } from '../../http/schemas'
@@ -16,11 +17,11 @@ export function actorOf(principal: Principal, request: Request, server: any, tru
   }
 }
 
-export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; limiter?: CredentialLimiter; trustProxy: boolean }) {
+export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
   const detail = (summary: string) => ({ tags: ['Tokens'], summary, security: SECURITY.session })
   const who = (principal: Principal, request: Request, server: any) => actorOf(principal, request, server, deps.trustProxy)
   return new Elysia({ name: 'tokens' })
-    .use(authPlugin(deps.authenticate, deps.limiter))
+    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get('/v1/tokens', ({ principal }) => ({ tokens: listTokens(deps, principal.org.id) }), {
       auth: 'session',
       response: { 200: t.Object({ tokens: t.Array(TokenView) }, { description: "The organisation's tokens" }), ...errors(401, 403, 429) },

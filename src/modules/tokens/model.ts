@@ -1,7 +1,10 @@
 import { t } from 'elysia'
 import { NullableTimestamp, Timestamp } from '../../http/schemas'
 
-export const Scope = t.Union([t.Literal('execute'), t.Literal('read')], { error: 'scopes must be a list of execute, read' })
+export const Scope = t.Union([t.Literal('execute'), t.Literal('read'), t.Literal('badge')], {
+  error: 'scopes must be a list of execute, read, badge',
+  description: '`execute`: submit and read runs; `read`: read runs, repos and private badges; `badge`: only the badge and trend of private repositories (for `?token=` in a README)',
+})
 export const AgentType = t.String({ pattern: '^[a-z0-9_]{0,32}$', error: 'agent_type must match ^[a-z0-9_]{0,32}$', examples: ['claude_code'] })
 
 export const TokenView = t.Object({
@@ -16,13 +19,13 @@ export const TokenView = t.Object({
 
 export const CreateTokenBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 64, error: 'name must be a string of 1-64 characters' }),
-  scopes: t.Optional(t.Array(Scope, { minItems: 1, maxItems: 2, error: 'scopes must be a non-empty list of execute, read' })),
+  scopes: t.Optional(t.Array(Scope, { minItems: 1, maxItems: 3, error: 'scopes must be a non-empty list of execute, read, badge' })),
   agent_type: t.Optional(AgentType),
 })
 
 export const CreatedToken = t.Object({
   id: t.String({ format: 'uuid' }),
-  secret: t.String({ description: 'Shown once; only its hash is stored' }),
+  secret: t.String({ description: '`nlp_` + 40 lower-case hex, all random (160 bits). Shown once; only its SHA-256 is stored, and the token is looked up by that hash (its `id` is not part of the secret)', examples: ['nlp_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f901'] }),
   name: t.String(),
   scopes: t.Array(t.String()),
   agent_type: t.String(),

@@ -1,4 +1,4 @@
-import { and, asc, eq, sql } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, sql } from 'drizzle-orm'
 import type { Db } from '../../db/client'
 import { apiTokens, type Plan } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
@@ -17,6 +17,8 @@ export interface TokenDeps {
   logger: Logger
   verifier: TokenVerifier
   graceSeconds: number
+  /** Told of every token that stops being accepted (revoked, or its grace cut short), so open streams end. */
+  ended?: (tokenId: string) => void
 }
 
 /** Who is acting, for the audit trail. */
@@ -29,10 +31,12 @@ export interface Actor {
 
 type Tx = Parameters<Parameters<Db['orm']['transaction']>[0]>[0]
 
-/** `nlp_` + the UUID's 32 hex + 8 random hex: the id travels inside the token so lookup is by primary key. */
+/**
+ * `nlp_` + 40 hex of CSPRNG output (160 bits). The UUID is the token's public id and is not part of the
+ * secret: lookup is by the SHA-256 of the whole secret, so a leaked row or id narrows nothing.
+ */
 function newToken(): { id: string; secret: string } {
-  const id = crypto.randomUUID()
-  return { id, secret: `nlp_${id.replaceAll('-', '')}${randomHex(4)}` }
+  return { id: crypto.randomUUID(), secret: `nlp_${randomHex(20)}` }
 }
 
 function findOwned(tx: Pick<Tx, 'select'>, orgId: string, id: string): TokenRow {
@@ -119,16 +123,26 @@ export function updateAgentType(deps: TokenDeps, who: Actor, id: string, agentTy
 
 /**
  * Issues a new token with the same name, scopes and agent type; the old one turns `rotating` and keeps
- * working until the grace period ends. Allowed at the cap (the old one is on its way out).
+ * working until the grace period ends. Allowed at the cap (the old one is on its way out). A token
+ * still in grace from the previous rotation of this one is revoked at once: a chain of rotations never
+ * leaves more than two valid tokens (the active one and its one predecessor).
  */
 export function rotateToken(deps: TokenDeps, who: Actor, id: string) {
   const now = deps.clock.now()
   const next = newToken()
+  let cut: string[] = []
   const line = deps.db.orm.transaction(
     (tx) => {
       const old = findOwned(tx, who.orgId, id)
       const status = effectiveStatus(old, now)
       if (status !== 'active') throw conflict(`token is ${status} and cannot be rotated`)
+      cut = tx
+        .select({ id: apiTokens.id })
+        .from(apiTokens)
+        .where(and(eq(apiTokens.replacedBy, id), eq(apiTokens.status, 'rotating'), gt(apiTokens.graceEndsAt, now)))
+        .all()
+        .map((row) => row.id)
+      if (cut.length > 0) tx.update(apiTokens).set({ status: 'revoked', graceEndsAt: null }).where(inArray(apiTokens.id, cut)).run()
       tx.insert(apiTokens)
         .values({ id: next.id, orgId: who.orgId, name: old.name, secretHash: sha256Hex(next.secret), scopes: old.scopes, agentType: old.agentType, createdAt: now })
         .run()
@@ -138,7 +152,7 @@ export function rotateToken(deps: TokenDeps, who: Actor, id: string) {
         .run()
       return recordAudit(tx, now, {
         action: 'token.rotate',
-        fields: { old_id: id, new_id: next.id },
+        fields: { old_id: id, new_id: next.id, ...(cut.length > 0 ? { grace_ended: cut } : {}) },
         orgId: who.orgId,
         actor: who.actor,
         target: id,
@@ -148,6 +162,10 @@ export function rotateToken(deps: TokenDeps, who: Actor, id: string) {
     { behavior: 'immediate' },
   )
   deps.verifier.invalidate(id)
+  for (const ended of cut) {
+    deps.verifier.invalidate(ended)
+    deps.ended?.(ended)
+  }
   deps.logger.audit(line)
   return { id: next.id, secret: next.secret }
 }
@@ -162,6 +180,7 @@ export function revokeToken(deps: TokenDeps, who: Actor, id: string): void {
     return recordAudit(tx, now, { action: 'token.revoke', fields: { token_id: id }, orgId: who.orgId, actor: who.actor, target: id, remote: who.remote })
   })
   deps.verifier.invalidate(id)
+  deps.ended?.(id)
   if (line) deps.logger.audit(line)
 }
 

@@ -22,10 +22,9 @@ export function tokenView(token: TokenRow, now: number) {
   }
 }
 
-const TOKEN_FORMAT = /^nlp_([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})[0-9a-f]{8}$/
+/** `nlp_` + 40 lower-case hex, all random (API.md §3): nothing in the token names its row. */
+const TOKEN_FORMAT = /^nlp_[0-9a-f]{40}$/
 
-/** The token id (UUID) embedded in a raw API token, or null when the value is not an API token. */
-export function tokenIdOf(raw: string): string | null {
-  const m = TOKEN_FORMAT.exec(raw)
-  return m ? `${m[1]}-${m[2]}-${m[3]}-${m[4]}-${m[5]}` : null
+export function isApiTokenFormat(raw: string): boolean {
+  return raw.length === 44 && TOKEN_FORMAT.test(raw)
 }

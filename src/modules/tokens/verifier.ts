@@ -1,22 +1,28 @@
 import type { Db } from '../../db/client'
 import type { Clock } from '../../lib/clock'
-import { safeEqual, sha256Hex } from '../../lib/hash'
-import { effectiveStatus, tokenIdOf } from './status'
+import { sha256Hex } from '../../lib/hash'
+import { effectiveStatus, isApiTokenFormat } from './status'
 
 export interface VerifiedToken {
   tokenId: string
   orgId: string
   scopes: string[]
   agentType: string
+  /**
+   * The rate-limit bucket: a rotated token in its grace period shares its successor's, so a rotation
+   * never doubles a credential's allowance.
+   */
+  bucket: string
 }
 
 interface CachedToken {
+  tokenId: string
   orgId: string
-  secretHash: string
   scopes: string[]
   agentType: string
   status: 'active' | 'rotating' | 'revoked'
   graceEndsAt: number | null
+  replacedBy: string | null
   /** When this entry was read from the database; entries older than CACHE_TTL_MS are read again. */
   loadedAt: number
   /** When last_used_at was last written for this token. */
@@ -24,8 +30,12 @@ interface CachedToken {
 }
 
 /*
- * Validated tokens are cached in this process. A revoke, rotation or edit here deletes the entry at once;
- * another instance sharing the database sees such a change within CACHE_TTL_MS, when its entry is re-read.
+ * Validated tokens are cached in this process, keyed by the SHA-256 of the whole secret (the lookup key
+ * in the database too). A revoke, rotation or edit here deletes the entry at once; another instance
+ * sharing the database sees such a change within CACHE_TTL_MS, when its entry is re-read.
+ *
+ * Unknown secrets are never cached: an unknown token and a known token's id with a wrong secret take the
+ * same path (hash, one index lookup, no row), so their timing says nothing.
  */
 const CACHE_TTL_MS = 30_000
 const MAX_ENTRIES = 10_000
@@ -34,6 +44,8 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000
 
 export interface TokenVerifier {
   verify(raw: string): VerifiedToken | null
+  /** Whether the token with this id is still accepted (for open event streams, which re-check it). */
+  isValid(tokenId: string): boolean
   invalidate(tokenId: string): void
   stats: { hits: number; misses: number }
 }
@@ -44,31 +56,73 @@ export interface VerifierObserver {
   validation(valid: boolean): void
 }
 
+type Row = {
+  id: string
+  org_id: string
+  scopes: string
+  agent_type: string
+  status: CachedToken['status']
+  grace_ends_at: number | null
+  replaced_by: string | null
+  last_used_at: number | null
+}
+
+const COLUMNS = 'id, org_id, scopes, agent_type, status, grace_ends_at, replaced_by, last_used_at'
+
 export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObserver): TokenVerifier {
   const cache = new Map<string, CachedToken>()
+  /** token id → hash, so an invalidation by id finds the entry. */
+  const hashOf = new Map<string, string>()
   const stats = { hits: 0, misses: 0 }
-  const select = db.sqlite.prepare<
-    { org_id: string; secret_hash: string; scopes: string; agent_type: string; status: CachedToken['status']; grace_ends_at: number | null; last_used_at: number | null },
-    [string]
-  >('SELECT org_id, secret_hash, scopes, agent_type, status, grace_ends_at, last_used_at FROM api_tokens WHERE id = ?')
+  const byHash = db.sqlite.prepare<Row, [string]>(`SELECT ${COLUMNS} FROM api_tokens WHERE secret_hash = ?`)
+  const byId = db.sqlite.prepare<Pick<Row, 'status' | 'grace_ends_at'>, [string]>('SELECT status, grace_ends_at FROM api_tokens WHERE id = ?')
   const touch = db.sqlite.prepare<unknown, [number, string]>('UPDATE api_tokens SET last_used_at = ? WHERE id = ?')
 
-  function load(tokenId: string, now: number): CachedToken | null {
-    const row = select.get(tokenId)
+  function forget(hash: string): void {
+    const entry = cache.get(hash)
+    if (!entry) return
+    cache.delete(hash)
+    hashOf.delete(entry.tokenId)
+  }
+
+  function load(hash: string, now: number): CachedToken | null {
+    const row = byHash.get(hash)
+    forget(hash)
     if (!row) return null
-    if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!)
+    if (cache.size >= MAX_ENTRIES) forget(cache.keys().next().value!)
     const entry: CachedToken = {
+      tokenId: row.id,
       orgId: row.org_id,
-      secretHash: row.secret_hash,
       scopes: JSON.parse(row.scopes),
       agentType: row.agent_type,
       status: row.status,
       graceEndsAt: row.grace_ends_at,
+      replacedBy: row.replaced_by,
       loadedAt: now,
       lastUsedWrittenAt: row.last_used_at ?? 0,
     }
-    cache.set(tokenId, entry)
+    cache.set(hash, entry)
+    hashOf.set(row.id, hash)
     return entry
+  }
+
+  function check(raw: string): VerifiedToken | null {
+    if (!isApiTokenFormat(raw)) return null
+    const now = clock.now()
+    const hash = sha256Hex(raw)
+    let entry = cache.get(hash)
+    const hit = entry !== undefined && now - entry.loadedAt < CACHE_TTL_MS
+    if (hit) stats.hits++
+    else stats.misses++
+    observe?.cache(hit)
+    if (!hit) entry = load(hash, now) ?? undefined
+    if (!entry || effectiveStatus(entry, now) === 'revoked') return null
+    if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
+      entry.lastUsedWrittenAt = now
+      touch.run(now, entry.tokenId)
+    }
+    const bucket = entry.status === 'rotating' && entry.replacedBy ? entry.replacedBy : entry.tokenId
+    return { tokenId: entry.tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType, bucket }
   }
 
   return {
@@ -78,31 +132,17 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
       observe?.validation(result !== null)
       return result
     },
-    invalidate(tokenId) {
-      cache.delete(tokenId)
-    },
-  }
-
-  function check(raw: string): VerifiedToken | null {
-      const tokenId = tokenIdOf(raw)
-      if (tokenId === null) return null
+    isValid(tokenId) {
       const now = clock.now()
-      let entry = cache.get(tokenId)
-      const hit = entry !== undefined && now - entry.loadedAt < CACHE_TTL_MS
-      if (hit) stats.hits++
-      else stats.misses++
-      observe?.cache(hit)
-      if (!hit) {
-        entry = load(tokenId, now) ?? undefined
-        if (!entry) return null
-      }
-      if (!safeEqual(sha256Hex(raw), entry!.secretHash)) return null
-      if (effectiveStatus(entry!, now) === 'revoked') return null
-      entry = entry!
-      if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
-        entry.lastUsedWrittenAt = now
-        touch.run(now, tokenId)
-      }
-      return { tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType }
+      const hash = hashOf.get(tokenId)
+      const entry = hash === undefined ? undefined : cache.get(hash)
+      if (entry && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) !== 'revoked'
+      const row = byId.get(tokenId)
+      return row !== null && effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, now) !== 'revoked'
+    },
+    invalidate(tokenId) {
+      const hash = hashOf.get(tokenId)
+      if (hash !== undefined) forget(hash)
+    },
   }
 }

@@ -1,0 +1,120 @@
+import { HttpError, malformedRequest, payloadTooLarge, unsupportedMediaType } from './errors'
+
+export const MAX_BODY_BYTES = 1024 * 1024
+
+export interface BodyLimits {
+  /** Bytes of bodies being read at once, all requests together (declared lengths are reserved up front). */
+  inFlightBytes: number
+  /** A body that sends nothing for this long is cut off. */
+  stallMs: number
+}
+
+const busy = () => new HttpError(503, 'server busy: too many request bodies in flight', { 'retry-after': '1' })
+const stalled = () => new HttpError(408, 'request body timed out')
+
+interface Reading {
+  lastProgress: number
+  abort: (error: HttpError) => void
+}
+
+/**
+ * Reads request bodies under two bounds that one client cannot lift: at most 1 MiB each, and at most
+ * `inFlightBytes` for all bodies being read at once (a thousand stalled uploads cannot take the memory),
+ * and a body that stops sending is cut off after `stallMs`. One sweep timer runs only while bodies are
+ * being read.
+ */
+export function createBodyReader(limits: BodyLimits) {
+  let inFlight = 0
+  const readings = new Set<Reading>()
+  let sweeper: ReturnType<typeof setInterval> | undefined
+
+  function sweep() {
+    const now = performance.now()
+    for (const reading of readings) if (now - reading.lastProgress >= limits.stallMs) reading.abort(stalled())
+    if (readings.size === 0) {
+      clearInterval(sweeper)
+      sweeper = undefined
+    }
+  }
+
+  async function read(request: Request): Promise<Uint8Array> {
+    const declared = Number(request.headers.get('content-length') ?? NaN)
+    if (declared > MAX_BODY_BYTES) throw payloadTooLarge()
+    const stream = request.body
+    if (stream === null) return new Uint8Array(0)
+    let reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
+    if (inFlight + reserved > limits.inFlightBytes) throw busy()
+    inFlight += reserved
+    const reader = stream.getReader()
+    const chunks: Uint8Array[] = []
+    let size = 0
+    let failure: HttpError | null = null
+    let wake: (() => void) | null = null
+    const reading: Reading = {
+      lastProgress: performance.now(),
+      abort(error) {
+        failure = error
+        readings.delete(reading)
+        reader.cancel().catch(() => {})
+        wake?.()
+      },
+    }
+    readings.add(reading)
+    sweeper ??= setInterval(sweep, Math.min(1000, limits.stallMs / 2))
+    try {
+      for (;;) {
+        const next = reader.read()
+        const result = await new Promise<{ done: boolean; value?: Uint8Array } | null>((resolve, reject) => {
+          wake = () => resolve(null)
+          next.then(resolve, reject)
+        })
+        if (failure) throw failure
+        if (result === null || result.done || !result.value) break
+        reading.lastProgress = performance.now()
+        size += result.value.byteLength
+        if (size > MAX_BODY_BYTES) throw payloadTooLarge()
+        if (size > reserved) {
+          if (inFlight + (size - reserved) > limits.inFlightBytes) throw busy()
+          inFlight += size - reserved
+          reserved = size
+        }
+        chunks.push(result.value)
+      }
+    } catch (error) {
+      if (!failure) reader.cancel().catch(() => {})
+      throw error instanceof HttpError ? error : malformedRequest()
+    } finally {
+      readings.delete(reading)
+      inFlight -= reserved
+    }
+    if (chunks.length === 1) return chunks[0]!
+    const out = new Uint8Array(size)
+    let offset = 0
+    for (const chunk of chunks) {
+      out.set(chunk, offset)
+      offset += chunk.byteLength
+    }
+    return out
+  }
+
+  return {
+    read,
+    /** The JSON body of a request (null when there is none): 415 for another media type, 400 when unparsable. */
+    async json(request: Request): Promise<unknown> {
+      const contentType = request.headers.get('content-type') ?? ''
+      const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
+      if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
+      const bytes = await read(request)
+      if (bytes.byteLength === 0 && type === '') return null
+      if (type === '') throw unsupportedMediaType()
+      try {
+        return JSON.parse(new TextDecoder().decode(bytes))
+      } catch {
+        throw malformedRequest()
+      }
+    },
+    inFlight: () => inFlight,
+  }
+}
+
+export type BodyReader = ReturnType<typeof createBodyReader>
