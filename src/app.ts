@@ -23,6 +23,7 @@ import { executionsModule } from './modules/executions'
 import { createExecutionBus } from './modules/executions/bus'
 import { createExecutionStore } from './modules/executions/service'
 import { createStreamRegistry } from './modules/executions/stream-registry'
+import type { StreamTiming } from './modules/executions/stream'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
 import { createMetrics } from './modules/metrics/registry'
@@ -42,6 +43,8 @@ export interface AppDeps {
   logger?: Logger
   /** Test seam: tighter body limits than the configuration allows (a stall measured in milliseconds). */
   bodyLimits?: { inFlightBytes: number; stallMs: number }
+  /** Test seam: event-stream heartbeat and poll intervals in milliseconds. */
+  streamTiming?: StreamTiming
   /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
   billingBeforeCommit?: (event: BillingEvent) => void
 }
@@ -101,7 +104,7 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(`t:${id}`),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config) }))
+    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))

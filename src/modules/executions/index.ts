@@ -7,7 +7,7 @@ import { SECURITY } from '../docs'
 import type { ExecutionBus } from './bus'
 import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
 import type { ExecutionStore } from './service'
-import { executionStream } from './stream'
+import { executionStream, type StreamTiming } from './stream'
 import type { StreamCaps, StreamRegistry } from './stream-registry'
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/
@@ -20,7 +20,7 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming }) {
   const { store, docs } = deps
   docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
   docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
@@ -71,7 +71,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
           alive: () => deps.authenticate.stillValid(principal),
           hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, deps.streamCaps(principal), close),
-        })
+        }, deps.streamTiming)
       },
       {
         auth: 'read',

@@ -11,6 +11,13 @@ export const POLL_MS = 5_000
 
 const encoder = new TextEncoder()
 
+export interface StreamTiming {
+  heartbeatMs: number
+  pollMs: number
+}
+
+export const STREAM_TIMING: StreamTiming = { heartbeatMs: HEARTBEAT_MS, pollMs: POLL_MS }
+
 export interface StreamGuard {
   /** Whether the credential that opened the stream is still accepted; checked on every event, heartbeat and poll. */
   alive(): boolean
@@ -31,6 +38,7 @@ export function executionStream(
   signal: AbortSignal,
   headers: Record<string, string>,
   guard: StreamGuard,
+  timing: StreamTiming = STREAM_TIMING,
 ): Response {
   const { orgId, repo: name } = where
   // The onboarding wizard opens the stream before the first run: the repository may not exist yet.
@@ -61,12 +69,12 @@ export function executionStream(
       if (lastEventId === null) lastSent = repoId === null ? '' : (store.latestId(repoId) ?? '')
       else catchUp()
       const unsubscribe = bus.subscribe(streamKey(orgId, name), send)
-      const heartbeat = setInterval(() => write(': heartbeat\n\n'), HEARTBEAT_MS)
+      const heartbeat = setInterval(() => write(': heartbeat\n\n'), timing.heartbeatMs)
       const poll = setInterval(() => {
         if (closed) return
         if (!guard.alive()) return close()
         catchUp()
-      }, POLL_MS)
+      }, timing.pollMs)
       const cleanup = () => {
         if (closed) return
         closed = true
