@@ -65,7 +65,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
       const org = orgOrFail(db, options.org)
       if (!options.name) throw new UsageError('--name <name> is required')
       const scopes = (options.scopes ?? 'execute').split(',').map((s) => s.trim())
-      if (scopes.some((s) => s !== 'execute' && s !== 'read')) throw new UsageError('--scopes takes execute and/or read')
+      if (scopes.some((s) => s !== 'execute' && s !== 'read' && s !== 'badge')) throw new UsageError('--scopes takes execute, read and/or badge')
       const agentType = options.agentType ?? ''
       if (!/^[a-z0-9_]{0,32}$/.test(agentType)) throw new UsageError('--agent-type must match ^[a-z0-9_]{0,32}$')
       try {

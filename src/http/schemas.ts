@@ -9,7 +9,9 @@ const DESCRIPTIONS: Record<number, string> = {
   409: 'Conflict with the current state',
   413: 'Body over 1 MiB',
   415: 'Body is not application/json',
-  429: 'Rate limit exceeded',
+  408: 'The request body stalled',
+  429: 'Rate limit exceeded (or, for event streams, a stream cap is full)',
+  503: 'Too many request bodies in flight; retry after Retry-After',
   500: 'Internal error',
 }
 

@@ -70,7 +70,12 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
           components: {
             securitySchemes: {
               sessionToken: { type: 'http', scheme: 'bearer', description: 'Dashboard session token: nls_ + 64 hex' },
-              apiToken: { type: 'http', scheme: 'bearer', description: 'API token: nlp_ + 40 hex' },
+              apiToken: {
+                type: 'http',
+                scheme: 'bearer',
+                description:
+                  'API token: `nlp_` + 40 lower-case hex, all random (160 bits). Looked up by the SHA-256 of the whole secret; the token id (a UUID) is public and not part of the secret. Scopes: `execute`, `read`, `badge` (badge and trend `?token=` only).',
+              },
               serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN of the web front end' },
             },
           },
