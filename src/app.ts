@@ -17,6 +17,7 @@ import { badgesModule } from './modules/badges'
 import { createRenderer } from './modules/badges/render'
 import { createBadgeData } from './modules/badges/service'
 import { billingModule } from './modules/billing'
+import { createWebhookVerifiers, type PackageLoader } from './modules/billing/verifiers'
 import type { BillingEvent } from './modules/billing/service'
 import { docsModule } from './modules/docs'
 import { executionsModule } from './modules/executions'
@@ -43,6 +44,8 @@ export interface AppDeps {
   logger?: Logger
   /** Test seam: tighter body limits than the configuration allows (a stall measured in milliseconds). */
   bodyLimits?: { inFlightBytes: number; stallMs: number }
+  /** Test seam: how the stripe and razorpay packages are loaded (to make a load fail). */
+  billingPackages?: PackageLoader
   /** Test seam: event-stream heartbeat and poll intervals in milliseconds. */
   streamTiming?: StreamTiming
   /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
@@ -75,6 +78,7 @@ export function createApp(deps: AppDeps) {
     rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
   const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs })
   const streams = createStreamRegistry()
+  const verifiers = createWebhookVerifiers(deps.billingPackages)
   const bus = createExecutionBus()
   const store = createExecutionStore(db, clock, bus, metrics.ingested)
   const repos = createRepoService(db, logger, clock, config)
@@ -86,7 +90,7 @@ export function createApp(deps: AppDeps) {
 
   const app = new Elysia()
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
-    .use(billingModule({ config, db, logger, clock, orgs, body, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
+    .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(docsModule(docs, limitAddress))
     .use(healthModule(docs))
     .use(metricsModule({ config, metrics, limitAddress }))
@@ -109,7 +113,7 @@ export function createApp(deps: AppDeps) {
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, docs, refuse: authenticate.refuse }))
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body } })
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers } })
 }
 
 export type App = ReturnType<typeof createApp>

@@ -6,35 +6,54 @@ import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
 import { startCheckpointer } from './db/checkpointer'
 
+/** Stops start-up with one line on stderr and exit code 1: never a stack trace for a problem of the setting. */
+function fail(message: string): never {
+  console.error(`nolapse-platform: ${message}`)
+  process.exit(1)
+}
+
 try {
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
   const db = openDatabase(config.databaseUrl)
   const app = createApp({ config, db, logger })
-  app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024 })
+  try {
+    // reusePort off (Elysia turns it on): a second process on a taken port must fail, not silently share it.
+    app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024, reusePort: false })
+  } catch (error) {
+    const code = (error as { code?: string }).code
+    const reason = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (error as Error).message
+    db.close()
+    fail(`cannot listen on ${config.host}:${config.port}: ${reason} (set HOST and PORT)`)
+  }
+  const server = app.server!
   // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
   void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
+  // The webhook packages too: a first webhook then never waits for (or fails on) loading them. A failed
+  // load here is retried by the first webhook that needs it.
+  void app.services.verifiers.warm().catch((error) => logger.warn('webhook packages not loaded yet; will retry on first use', { error: String(error) }))
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
   // Started a moment after listen: booting a worker thread would otherwise compete with the first requests.
   let stopCheckpointer = () => {}
-  const checkpointerTimer = setTimeout(() => (stopCheckpointer = startCheckpointer(db)), 1000)
-  logger.info('listening', { host: config.host, port: app.server?.port, database: config.databaseUrl })
+  const checkpointerTimer = setTimeout(() => (stopCheckpointer = startCheckpointer(db, logger)), 1000)
+  logger.info('listening', { host: config.host, port: server.port, database: config.databaseUrl })
+  let stopping = false
   const shutdown = async () => {
+    if (stopping) return
+    stopping = true
     stopRetention()
     clearTimeout(checkpointerTimer)
     stopCheckpointer()
-    // Stop accepting, give in-flight requests up to 5 s, then close what is left (open event streams never end by themselves).
-    await Promise.race([app.stop(), Bun.sleep(5000)])
-    await app.stop(true)
+    // Stop accepting, give in-flight requests up to 5 s, then close what is left (open event streams never
+    // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.
+    await Promise.race([server.stop(), Bun.sleep(5000)])
+    await server.stop(true)
     db.close()
     process.exit(0)
   }
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
 } catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(`nolapse-platform: configuration error: ${error.message}`)
-    process.exit(1)
-  }
+  if (error instanceof ConfigError) fail(`configuration error: ${error.message}`)
   throw error
 }

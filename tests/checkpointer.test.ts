@@ -9,7 +9,7 @@ test('the checkpoint worker copies the WAL back into the database file without t
   const path = join(mkdtempSync(join(tmpdir(), 'nolapse-ckpt-')), 'ckpt.db')
   const db = openDatabase(path)
   db.sqlite.exec('PRAGMA wal_autocheckpoint = 0') // isolate the worker: the writer itself never checkpoints here
-  const stop = startCheckpointer(db, 20)
+  const stop = startCheckpointer(db, { warn() {} }, { intervalMs: 20 })
   const before = statSync(path).size
   const insert = db.sqlite.prepare("INSERT INTO organisations (id, slug, name, created_at) VALUES (?, ?, 'x', 0)")
   db.sqlite.transaction(() => {

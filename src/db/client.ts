@@ -28,6 +28,23 @@ function filePath(url: string): string {
 }
 
 /**
+ * A database SQLite can only read (a file or folder owned by another user, a read-only mount) still
+ * opens, and with `-wal`/`-shm` present even switches to WAL, so the server would start, pass its health
+ * check and answer 500 to every write. One write that is rolled back proves it can write.
+ */
+function assertWritable(sqlite: Database, path: string): void {
+  try {
+    sqlite.exec('BEGIN IMMEDIATE')
+    sqlite.exec('CREATE TABLE __nolapse_write_probe (x INTEGER)')
+    sqlite.exec('ROLLBACK')
+  } catch (error) {
+    if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
+    sqlite.close()
+    throw new ConfigError(`DATABASE_URL: "${path}" is not writable (${(error as Error).message}); the file, its -wal/-shm files and their folder must be writable by this user (uid ${process.getuid?.() ?? '?'})`)
+  }
+}
+
+/**
  * Opens (creating folders and file as needed) the SQLite database, sets the PRAGMAs we rely on
  * and applies the drizzle migrations. Throws ConfigError when the path cannot be used.
  */
@@ -45,6 +62,7 @@ export function openDatabase(url: string, options: { migrate?: boolean } = {}): 
   sqlite.exec('PRAGMA busy_timeout = 5000')
   // WAL with NORMAL sync is durable across process crashes (kill -9); only an OS crash may lose the last commits.
   sqlite.exec('PRAGMA synchronous = NORMAL')
+  if (path !== ':memory:') assertWritable(sqlite, path)
   const orm = drizzle(sqlite, { schema })
   if (options.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_FOLDER })
   return { sqlite, orm, path, close: () => sqlite.close() }

@@ -14,12 +14,17 @@ export const organisations = sqliteTable('organisations', {
   billingStatus: text('billing_status', { enum: ['active', 'past_due'] }).notNull().default('active'),
   stripeCustomerId: text('stripe_customer_id'),
   razorpayCustomerId: text('razorpay_customer_id'),
+  /** The subscription a billing event names decides its organisation before the customer does (see billing/service.ts). */
+  stripeSubscriptionId: text('stripe_subscription_id'),
+  razorpaySubscriptionId: text('razorpay_subscription_id'),
   /** `created` time of the newest billing event applied, so an older event delivered late cannot roll the plan back. */
   planEventAt: integer('plan_event_at').notNull().default(0),
   createdAt: integer('created_at').notNull(),
 }, (t) => [
   index('organisations_stripe_customer_idx').on(t.stripeCustomerId),
   index('organisations_razorpay_customer_idx').on(t.razorpayCustomerId),
+  index('organisations_stripe_subscription_idx').on(t.stripeSubscriptionId),
+  index('organisations_razorpay_subscription_idx').on(t.razorpaySubscriptionId),
 ])
 
 export const sessions = sqliteTable('sessions', {
@@ -121,7 +126,12 @@ export const webhookEvents = sqliteTable('webhook_events', {
   eventCreatedAt: integer('event_created_at'),
   result: text('result').notNull(),
   receivedAt: integer('received_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.provider, t.eventId] })])
+  /**
+   * SHA-256 of the signed raw body. Razorpay does not sign its event-id header, so a captured delivery
+   * replayed under a new id is caught here: a body is recorded and applied at most once.
+   */
+  payloadHash: text('payload_hash'),
+}, (t) => [primaryKey({ columns: [t.provider, t.eventId] }), uniqueIndex('webhook_events_payload_idx').on(t.provider, t.payloadHash)])
 
 export const auditEvents = sqliteTable('audit_events', {
   id: text('id').primaryKey(),

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 
 /** SHA-256 hex: the right hash for high-entropy random tokens (API.md §3). */
-export function sha256Hex(value: string): string {
+export function sha256Hex(value: string | Uint8Array): string {
   return new Bun.CryptoHasher('sha256').update(value).digest('hex')
 }
 

@@ -16,6 +16,25 @@ export interface Logger {
 export type Sink = (line: string) => void
 
 /*
+ * One record per line under every line-splitting rule, whatever a client sends. JSON.stringify escapes
+ * C0 controls (\n, \r, ESC, …) but passes DEL, the C1 controls (U+0085 NEXT LINE among them) and
+ * U+2028/U+2029 through raw, and readers that split lines the Unicode way break on those: they are
+ * escaped here too, which keeps the text valid JSON.
+ */
+const UNSAFE = /[\u007f-\u009f\u2028\u2029]/g
+const escapeUnsafe = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+
+/** A JSON string literal with every control and line-separator character escaped. */
+export function jsonString(value: string): string {
+  return JSON.stringify(value).replace(UNSAFE, escapeUnsafe)
+}
+
+/** JSON.stringify for one log line (see jsonString). */
+export function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(UNSAFE, escapeUnsafe)
+}
+
+/*
  * Lines are gathered and written to stdout at most every FLUSH_MS (or at 64 KiB): under load that is one
  * write for hundreds of requests instead of a system call each. A clean exit flushes; a kill -9 can lose
  * at most the last FLUSH_MS of lines.
@@ -64,7 +83,7 @@ export function createLogger(level: LogLevel = 'info', sink: Sink = stdoutSink):
   const min = ORDER[level]
   const write = (lvl: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return
-    sink(JSON.stringify({ time: isoNow(), level: lvl, msg, ...fields }))
+    sink(jsonLine({ time: isoNow(), level: lvl, msg, ...fields }))
   }
   return {
     debug: (m, f) => write('debug', m, f),

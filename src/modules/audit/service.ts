@@ -1,7 +1,7 @@
 import { auditEvents } from '../../db/schema'
 import type { Orm } from '../../db/client'
 import { auditId } from '../../lib/ids'
-import type { Logger } from '../../lib/logger'
+import { jsonString, type Logger } from '../../lib/logger'
 
 export type AuditFields = Record<string, string | number | boolean | string[] | null | undefined>
 
@@ -17,11 +17,23 @@ export interface AuditEvent {
 
 type Tx = Pick<Orm, 'insert'>
 
+/** Printable ASCII that cannot end a field, a list or a line: written as is; anything else is a JSON string. */
+const BARE = /^[\x21-\x7e]+$/
+const NEEDS_QUOTES = /["=\\,\[\]]/
+
+function formatScalar(value: string): string {
+  return BARE.test(value) && !NEEDS_QUOTES.test(value) ? value : jsonString(value)
+}
+
+/**
+ * Values come from clients (repository and branch names, user ids, slugs): each is written bare only
+ * when it is plain printable ASCII, else as a JSON string with every control and line-separator
+ * character escaped, so one event is always one line and no value can forge another field or line.
+ */
 function formatValue(value: AuditFields[string]): string {
-  if (Array.isArray(value)) return `[${value.join(',')}]`
+  if (Array.isArray(value)) return `[${value.map(formatScalar).join(',')}]`
   if (value === null || value === undefined) return '""'
-  const text = String(value)
-  return text === '' || /[\s"=]/.test(text) ? JSON.stringify(text) : text
+  return formatScalar(String(value))
 }
 
 /** `token.create org_id=X token_id=Y scopes=[execute] agent_type=""` */
@@ -53,7 +65,16 @@ export function recordAudit(tx: Tx, now: number, event: AuditEvent): string {
   return auditLine(event)
 }
 
-/** For events with no surrounding change (denials): one row in its own statement, then the line. */
+/**
+ * For events with no surrounding change (denials): one row in its own statement, then the line. A
+ * refusal must never depend on this write (a full disk would turn every 401 into a 500): when the row
+ * cannot be written the line is still printed and the failure logged.
+ */
 export function auditNow(db: Orm, logger: Logger, now: number, event: AuditEvent): void {
-  logger.audit(recordAudit(db, now, event))
+  try {
+    logger.audit(recordAudit(db, now, event))
+  } catch (error) {
+    logger.audit(auditLine(event))
+    logger.error('audit row not written', { action: event.action, error: error instanceof Error ? error.message : String(error) })
+  }
 }

@@ -3,15 +3,6 @@ import type { Plan } from '../../db/schema'
 import { isPlan } from '../plans'
 import type { BillingEvent } from './service'
 
-const HEX_SHA256 = /^[0-9a-f]{64}$/
-
-/** Hex HMAC-SHA256 of the raw body, checked by the official package (loaded on first use: the full SDK costs ~30 MB and ~40 ms at start-up). */
-export async function verifyRazorpay(raw: string, signature: string, secret: string): Promise<boolean> {
-  if (!HEX_SHA256.test(signature)) return false
-  const { default: Razorpay } = await import('razorpay')
-  return Razorpay.validateWebhookSignature(raw, signature, secret)
-}
-
 function planOf(config: Config['razorpay'], planId: unknown, notesPlan: unknown): Plan | undefined {
   if (typeof planId === 'string' && planId === config.planEnterprise) return 'enterprise'
   if (typeof planId === 'string' && planId === config.planTeam) return 'team'
@@ -27,19 +18,21 @@ export function mapRazorpayEvent(body: Record<string, any>, eventId: string, con
   const payment = body.payload?.payment?.entity ?? {}
   const orgOf = (entity: Record<string, any>) => (typeof entity?.notes?.org_id === 'string' ? entity.notes.org_id : undefined)
   const customerOf = (entity: Record<string, any>) => (typeof entity?.customer_id === 'string' ? entity.customer_id : undefined)
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
+  const subscriptionId = text(subscription.id) ?? text(payment.subscription_id)
   switch (type) {
     case 'subscription.activated':
     case 'subscription.charged': {
       const plan = planOf(config, subscription.plan_id, subscription.notes?.plan)
-      const common = { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), link: true }
+      const common = { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), subscriptionId, link: true }
       return plan ? { ...common, plan, billingStatus: 'active' } : common
     }
     case 'subscription.cancelled':
     case 'subscription.completed':
     case 'subscription.halted':
-      return { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), plan: 'free' }
+      return { ...base, orgRef: orgOf(subscription), customerId: customerOf(subscription), subscriptionId, plan: 'free' }
     case 'payment.failed':
-      return { ...base, orgRef: orgOf(payment), customerId: customerOf(payment), billingStatus: 'past_due' }
+      return { ...base, orgRef: orgOf(payment), customerId: customerOf(payment), subscriptionId, billingStatus: 'past_due' }
     default:
       return base
   }

@@ -13,10 +13,11 @@ export interface BillingEvent {
   type: string
   /** The provider's own creation time (ms): later state wins, older deliveries cannot roll a plan back. */
   createdAt: number
-  /** How to find the organisation: an explicit org reference, else a customer id linked earlier. */
+  /** The organisation the event's metadata names (`client_reference_id`, `metadata.org_id`, `notes.org_id`). */
   orgRef?: string
   customerId?: string
-  /** Link `customerId` to the organisation (checkout completed, subscription activated). */
+  subscriptionId?: string
+  /** Link `customerId` and `subscriptionId` to the organisation (checkout completed, subscription activated). */
   link?: boolean
   /** New plan, if this event sets one. */
   plan?: Plan
@@ -24,7 +25,12 @@ export interface BillingEvent {
   billingStatus?: 'active' | 'past_due'
 }
 
-export type BillingResult = 'applied' | 'ignored' | 'stale' | 'unknown_org'
+/**
+ * `conflict`: the event's metadata names another organisation than the one its subscription or customer
+ * is linked to; `ambiguous`: its customer is linked to several organisations and no subscription decides.
+ * Both are recorded and change nothing.
+ */
+export type BillingResult = 'applied' | 'ignored' | 'stale' | 'unknown_org' | 'conflict' | 'ambiguous'
 
 export interface BillingDeps {
   db: Db
@@ -40,59 +46,105 @@ interface OrgRow {
   plan: Plan
   billing_status: 'active' | 'past_due'
   plan_event_at: number
+  customer: string | null
+  subscription: string | null
 }
+
+type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous'; linked?: OrgRow; named?: OrgRow }
 
 /**
  * Records and applies one provider event exactly once: the event row and its effect commit together
- * (the primary key on (provider, event_id) makes a repeat a no-op); if applying fails nothing is kept,
- * so the provider's retry applies it later.
+ * (the primary key on (provider, event_id) and the unique payload hash make a repeat or a replay a
+ * no-op); if applying fails nothing is kept, so the provider's retry applies it later.
+ *
+ * Which organisation: the one its subscription is linked to, else the one its customer is linked to,
+ * else the one its metadata names. Once a link exists it decides: metadata naming another organisation
+ * is a conflict (recorded, warned, audited, applied to nobody), and a customer linked to several
+ * organisations with no subscription to tell them apart changes nothing.
  */
-export function processBillingEvent(deps: BillingDeps, event: BillingEvent): { duplicate: boolean; result?: BillingResult } {
+export function processBillingEvent(deps: BillingDeps, event: BillingEvent, payloadHash: string): { duplicate: boolean; result?: BillingResult } {
   const q = deps.db.sqlite
   const now = deps.clock.now()
-  const customerColumn = event.provider === 'stripe' ? 'stripe_customer_id' : 'razorpay_customer_id'
+  const [customerColumn, subscriptionColumn] =
+    event.provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
+  const select = `SELECT id, plan, billing_status, plan_event_at, ${customerColumn} AS customer, ${subscriptionColumn} AS subscription FROM organisations`
   const lines: string[] = []
+
+  function resolve(): Resolution {
+    let linked: OrgRow | undefined
+    if (event.subscriptionId) linked = q.query<OrgRow, [string]>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`).all(event.subscriptionId)[0]
+    if (!linked && event.customerId) {
+      const byCustomer = q.query<OrgRow, [string]>(`${select} WHERE ${customerColumn} = ? LIMIT 2`).all(event.customerId)
+      if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
+      linked = byCustomer[0]
+    }
+    const named = event.orgRef ? (q.query<OrgRow, [string, string]>(`${select} WHERE id = ? OR slug = ?`).get(event.orgRef, event.orgRef) ?? undefined) : undefined
+    if (linked && event.orgRef && named?.id !== linked.id) return { org: null, problem: 'conflict', linked, named }
+    return { org: linked ?? named ?? null }
+  }
+
   const run = q.transaction(() => {
-    const seen = q.query('SELECT 1 FROM webhook_events WHERE provider = ? AND event_id = ?').get(event.provider, event.eventId)
+    const seen = q
+      .query('SELECT 1 FROM webhook_events WHERE provider = ? AND (event_id = ? OR payload_hash = ?)')
+      .get(event.provider, event.eventId, payloadHash)
     if (seen) return { duplicate: true as const }
-    const select = 'SELECT id, plan, billing_status, plan_event_at FROM organisations'
-    let org: OrgRow | null = null
-    if (event.orgRef) org = q.query<OrgRow, [string, string]>(`${select} WHERE id = ? OR slug = ?`).get(event.orgRef, event.orgRef)
-    if (!org && event.customerId) org = q.query<OrgRow, [string]>(`${select} WHERE ${customerColumn} = ?`).get(event.customerId)
     const changesState = event.plan !== undefined || event.billingStatus !== undefined
     let result: BillingResult
+    let org: OrgRow | null = null
     if (!changesState && !event.link) result = 'ignored'
-    else if (!org) result = 'unknown_org'
     else {
-      if (event.link && event.customerId) q.run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
-      if (!changesState) result = 'applied'
-      else if (event.createdAt < org.plan_event_at) result = 'stale'
+      const resolution = resolve()
+      org = resolution.org
+      if (resolution.problem === 'conflict') {
+        result = 'conflict'
+        lines.push(
+          recordAudit(deps.db.orm, now, {
+            action: 'billing.conflict',
+            fields: { provider: event.provider, event_id: event.eventId, linked_org_id: resolution.linked!.id, named_org: event.orgRef },
+            orgId: resolution.linked!.id,
+            actor: event.provider,
+            target: resolution.linked!.id,
+            remote: null,
+          }),
+        )
+      } else if (resolution.problem === 'ambiguous') result = 'ambiguous'
+      else if (!org) result = 'unknown_org'
       else {
-        const plan = event.plan ?? org.plan
-        const status = event.billingStatus ?? org.billing_status
-        q.run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
-        const changes = [
-          ['billing.plan_change', org.plan, plan],
-          ['billing.status_change', org.billing_status, status],
-        ] as const
-        for (const [action, from, to] of changes)
-          if (from !== to)
-            lines.push(
-              recordAudit(deps.db.orm, now, {
-                action,
-                fields: { org_id: org.id, from, to, provider: event.provider },
-                orgId: org.id,
-                actor: event.provider,
-                target: org.id,
-                remote: null,
-              }),
-            )
-        result = 'applied'
+        if (event.link) {
+          if (event.customerId && org.customer !== event.customerId) q.run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
+          if (event.subscriptionId && org.subscription !== event.subscriptionId)
+            q.run(`UPDATE organisations SET ${subscriptionColumn} = ? WHERE id = ?`, [event.subscriptionId, org.id])
+        }
+        if (!changesState) result = 'applied'
+        else if (event.createdAt < org.plan_event_at) result = 'stale'
+        else {
+          const plan = event.plan ?? org.plan
+          const status = event.billingStatus ?? org.billing_status
+          q.run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
+          const changes = [
+            ['billing.plan_change', org.plan, plan],
+            ['billing.status_change', org.billing_status, status],
+          ] as const
+          for (const [action, from, to] of changes)
+            if (from !== to)
+              lines.push(
+                recordAudit(deps.db.orm, now, {
+                  action,
+                  fields: { org_id: org.id, from, to, provider: event.provider },
+                  orgId: org.id,
+                  actor: event.provider,
+                  target: org.id,
+                  remote: null,
+                }),
+              )
+          result = 'applied'
+        }
       }
     }
-    q.run('INSERT INTO webhook_events (provider, event_id, type, org_id, event_created_at, result, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      event.provider, event.eventId, event.type, org?.id ?? null, event.createdAt, result, now,
-    ])
+    q.run(
+      'INSERT INTO webhook_events (provider, event_id, type, org_id, event_created_at, result, received_at, payload_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [event.provider, event.eventId, event.type, org?.id ?? null, event.createdAt, result, now, payloadHash],
+    )
     deps.beforeCommit?.(event)
     return { duplicate: false as const, result, orgId: org?.id }
   })
@@ -100,7 +152,11 @@ export function processBillingEvent(deps: BillingDeps, event: BillingEvent): { d
   if (outcome.duplicate) return { duplicate: true }
   if (outcome.orgId) deps.orgs.invalidate(outcome.orgId)
   for (const line of lines) deps.logger.audit(line)
-  if (outcome.result === 'unknown_org')
-    deps.logger.warn('billing event for an unknown organisation', { provider: event.provider, event_id: event.eventId, type: event.type })
+  const where = { provider: event.provider, event_id: event.eventId, type: event.type }
+  if (outcome.result === 'unknown_org') deps.logger.warn('billing event for an unknown organisation', where)
+  else if (outcome.result === 'conflict')
+    deps.logger.warn('billing event names another organisation than its linked subscription or customer; applied to nobody', where)
+  else if (outcome.result === 'ambiguous')
+    deps.logger.warn('billing event customer is linked to several organisations and no subscription decides; changed nothing', where)
   return { duplicate: false, result: outcome.result }
 }

@@ -4,25 +4,7 @@ import type { Plan } from '../../db/schema'
 import { isPlan } from '../plans'
 import type { BillingEvent } from './service'
 
-/**
- * The Stripe client is used only for webhook verification (it never calls Stripe's API, so no API key is
- * needed), and loaded on the first webhook to keep start-up lean.
- */
-let client: Stripe | undefined
-async function stripeClient(): Promise<Stripe> {
-  if (!client) {
-    const { default: StripeClient } = await import('stripe')
-    client = new StripeClient('sk_webhook_verification_only')
-  }
-  return client
-}
-
 export const STRIPE_TOLERANCE_SECONDS = 300
-
-/** Verifies the signature over the raw body (the worker build under Bun needs the async variant). Throws on a bad signature. */
-export async function verifyStripe(raw: Buffer, header: string, secret: string): Promise<Stripe.Event> {
-  return (await stripeClient()).webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS)
-}
 
 function planOf(config: Config['stripe'], priceId: string | undefined, metadataPlan: unknown): Plan | undefined {
   if (priceId && priceId === config.priceEnterprise) return 'enterprise'
@@ -30,8 +12,10 @@ function planOf(config: Config['stripe'], priceId: string | undefined, metadataP
   return isPlan(metadataPlan) ? metadataPlan : undefined
 }
 
-const customerOf = (value: unknown): string | undefined =>
+/** A Stripe reference: an id string, or an expanded object with an `id`. */
+const idOf = (value: unknown): string | undefined =>
   typeof value === 'string' ? value : value && typeof value === 'object' && 'id' in value ? String((value as { id: unknown }).id) : undefined
+const customerOf = idOf
 
 /** API.md §4 "Billing webhooks", Stripe column. */
 export function mapStripeEvent(event: Stripe.Event, config: Config['stripe']): BillingEvent {
@@ -40,11 +24,11 @@ export function mapStripeEvent(event: Stripe.Event, config: Config['stripe']): B
   const metadataOrg = typeof object?.metadata?.org_id === 'string' ? object.metadata.org_id : undefined
   switch (event.type) {
     case 'checkout.session.completed':
-      return { ...base, orgRef: object.client_reference_id ?? metadataOrg, customerId: customerOf(object.customer), link: true }
+      return { ...base, orgRef: object.client_reference_id ?? metadataOrg, customerId: customerOf(object.customer), subscriptionId: idOf(object.subscription), link: true }
     case 'customer.subscription.created':
     case 'customer.subscription.updated': {
       const status = object.status as string
-      const common = { ...base, orgRef: metadataOrg, customerId: customerOf(object.customer) }
+      const common = { ...base, orgRef: metadataOrg, customerId: customerOf(object.customer), subscriptionId: idOf(object.id) }
       if (status === 'active' || status === 'trialing') {
         const plan = planOf(config, object.items?.data?.[0]?.price?.id, object.metadata?.plan)
         return plan ? { ...common, plan, billingStatus: 'active' } : common
@@ -54,9 +38,16 @@ export function mapStripeEvent(event: Stripe.Event, config: Config['stripe']): B
       return common
     }
     case 'customer.subscription.deleted':
-      return { ...base, orgRef: metadataOrg, customerId: customerOf(object.customer), plan: 'free' }
+      return { ...base, orgRef: metadataOrg, customerId: customerOf(object.customer), subscriptionId: idOf(object.id), plan: 'free' }
     case 'invoice.payment_failed':
-      return { ...base, orgRef: metadataOrg ?? object.subscription_details?.metadata?.org_id, customerId: customerOf(object.customer), billingStatus: 'past_due' }
+      return {
+        ...base,
+        orgRef: metadataOrg ?? object.subscription_details?.metadata?.org_id,
+        customerId: customerOf(object.customer),
+        // Older API versions put the subscription on the invoice, newer ones under parent.subscription_details.
+        subscriptionId: idOf(object.subscription) ?? idOf(object.parent?.subscription_details?.subscription),
+        billingStatus: 'past_due',
+      }
     default:
       return base
   }

@@ -34,6 +34,7 @@ export interface Submitter {
 const DEFAULT_WARN = 0.5
 const DEFAULT_FAIL = 1.0
 const NO_CURSOR = 'exe_~'
+const badCursor = () => new HttpError(400, 'invalid query: cursor is not a cursor this API returned')
 const EMPTY_LIST = JSON.stringify({ executions: [], total: 0, next_cursor: null })
 
 interface RepoRow {
@@ -219,7 +220,11 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
      */
     listJson(orgId: string, repoName: string, options: { limit: number; cursor?: string; branch?: string }): string {
       const repo = repoByName.get(orgId, repoName)
-      if (!repo) return EMPTY_LIST
+      if (!repo) {
+        // The same answer to a bad cursor whether or not the repository exists yet.
+        if (options.cursor !== undefined && decodeCursor(options.cursor) === null) throw badCursor()
+        return EMPTY_LIST
+      }
       const key = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`
       const hit = listCache.get(key)
       if (hit && hit.version === repo.version) return hit.json
@@ -233,7 +238,7 @@ export function createExecutionStore(db: Db, clock: Clock, bus: ExecutionBus, on
       let before = NO_CURSOR
       if (options.cursor !== undefined) {
         const decoded = decodeCursor(options.cursor)
-        if (decoded === null) throw new HttpError(400, 'invalid query: cursor is not a cursor this API returned')
+        if (decoded === null) throw badCursor()
         before = decoded
       }
       const rows =

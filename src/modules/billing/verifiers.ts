@@ -1,0 +1,62 @@
+import type Stripe from 'stripe'
+import { STRIPE_TOLERANCE_SECONDS } from './stripe'
+
+/** How the official packages are loaded (a test seam: a load can fail, e.g. with no descriptors left). */
+export interface PackageLoader {
+  stripe: () => Promise<{ default: typeof Stripe }>
+  razorpay: () => Promise<{ default: { validateWebhookSignature(body: string, signature: string, secret: string): boolean } }>
+}
+
+const defaultLoader: PackageLoader = {
+  stripe: () => import('stripe'),
+  razorpay: () => import('razorpay') as Promise<any>,
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/
+
+/**
+ * Signature checks with the official `stripe` and `razorpay` packages. Both are loaded once (`warm`, at
+ * start-up) and a failed load is forgotten, so the next webhook tries again: a load failure throws (500,
+ * and the provider retries later) and is never mistaken for a bad signature.
+ */
+export function createWebhookVerifiers(loader: PackageLoader = defaultLoader) {
+  let stripe: Promise<Stripe> | undefined
+  let razorpay: ReturnType<PackageLoader['razorpay']> | undefined
+
+  const loadStripe = () =>
+    (stripe ??= loader
+      .stripe()
+      // The client only verifies signatures; it never calls Stripe's API, so it needs no API key.
+      .then(({ default: StripeClient }) => new StripeClient('sk_webhook_verification_only'))
+      .catch((error) => {
+        stripe = undefined
+        throw error
+      }))
+  const loadRazorpay = () =>
+    (razorpay ??= loader.razorpay().catch((error) => {
+      razorpay = undefined
+      throw error
+    }))
+
+  return {
+    warm: () => Promise.all([loadStripe(), loadRazorpay()]).then(() => undefined),
+    /** The verified event, or null when the signature (or its timestamp) is wrong. Throws only if the package cannot load. */
+    async stripe(raw: Buffer, header: string, secret: string): Promise<Stripe.Event | null> {
+      const client = await loadStripe()
+      try {
+        // The worker build of the package under Bun needs the async variant.
+        return await client.webhooks.constructEventAsync(raw, header, secret, STRIPE_TOLERANCE_SECONDS)
+      } catch {
+        return null
+      }
+    },
+    /** Whether `signature` is the hex HMAC-SHA256 of the raw body. Throws only if the package cannot load. */
+    async razorpay(raw: string, signature: string, secret: string): Promise<boolean> {
+      if (!HEX_SHA256.test(signature)) return false
+      const { default: Razorpay } = await loadRazorpay()
+      return Razorpay.validateWebhookSignature(raw, signature, secret)
+    },
+  }
+}
+
+export type WebhookVerifiers = ReturnType<typeof createWebhookVerifiers>
