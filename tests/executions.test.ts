@@ -73,9 +73,9 @@ describe('POST /v1/executions', () => {
   })
 
   test.each([
-    [{ repo: undefined }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
-    [{ repo: 'a/b' }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
-    [{ repo: 'x'.repeat(101) }, 'invalid body: repo must be a string of 1-100 characters without "/"'],
+    ...[undefined, 'x'.repeat(101), 'a/b/c/d/e/f', '.', '..', 'svc/..', 'svc ', 'svc\u200b', 'svc\u0000', 'аpi', 'a//b', '/a', 'a/', ''].map(
+      (repo) => [{ repo }, 'invalid body: repo must be 1-5 "/"-separated parts of A-Z, a-z, 0-9, ".", "_", "-" (1-100 characters each, none "." or "..")'] as [Record<string, unknown>, string],
+    ),
     [{ branch: '' }, 'invalid body: branch must be a string of 1-255 characters'],
     [{ coverage: 100.01 }, 'invalid body: coverage must be a number from 0 to 100'],
     [{ coverage: -1 }, 'invalid body: coverage must be a number from 0 to 100'],

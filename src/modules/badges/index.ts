@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia'
 import { errors, type DocumentedResponses } from '../../http/schemas'
 import type { Authenticate } from '../../http/auth'
 import type { BadgeData } from './service'
+import { repoFromPath, REPO_MAX_LENGTH } from '../repos/name'
 import type { Renderer, Rendered } from './render'
 
 const HEADERS = {
@@ -28,7 +29,10 @@ function answer(rendered: Rendered, request: Request, set: { status?: number | s
   return rendered.svg
 }
 
-const Params = t.Object({ org: t.String({ maxLength: 64 }), repo: t.String({ maxLength: 100 }) })
+const Params = t.Object({
+  org: t.String({ maxLength: 64 }),
+  repo: t.String({ maxLength: REPO_MAX_LENGTH, description: 'Repository name; a monorepo service as `services/go-svc` or `services%2Fgo-svc`' }),
+})
 const Svg = t.String({ description: 'image/svg+xml' })
 const NotModified = t.String({ description: 'Not modified (ETag matched)' })
 const common = {
@@ -42,38 +46,31 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
   const refusals = (request: Request, server: any) => (reason: string) => deps.refuse(request, server, reason)
   deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
   deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
+  const badgeQuery = t.Object({
+    ...common,
+    label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
+    style: t.Optional(t.Union([t.Literal('flat'), t.Literal('flat-square'), t.Literal('for-the-badge')], { error: 'style must be one of flat, flat-square, for-the-badge' })),
+  })
+  const trendQuery = t.Object({
+    ...common,
+    n: t.Optional(t.Integer({ minimum: 2, maximum: 200, error: 'n must be an integer from 2 to 200' })),
+  })
+  type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: any; set: any }
+  const badge = ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
+    const coverage = data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
+    const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')
+    return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
+  }
+  const trend = ({ params, query, request, server, set }: Ctx<typeof trendQuery.static>) => {
+    const values = data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
+    const picture = renderer.trend('coverage', values)
+    return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
+  }
+  const badgeDetail = { tags: ['Badges'], summary: 'Coverage badge (SVG)' }
+  const trendDetail = { tags: ['Badges'], summary: 'Coverage trend graph (SVG)' }
   return new Elysia({ name: 'badges' })
-    .get(
-      '/v1/badge/:org/:repo',
-      ({ params, query, request, server, set }) => {
-        const coverage = data.coverage(params.org, params.repo, query.branch, query.token, refusals(request, server))
-        const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')
-        return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
-      },
-      {
-        params: Params,
-        query: t.Object({
-          ...common,
-          label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
-          style: t.Optional(t.Union([t.Literal('flat'), t.Literal('flat-square'), t.Literal('for-the-badge')], { error: 'style must be one of flat, flat-square, for-the-badge' })),
-        }),
-        detail: { tags: ['Badges'], summary: 'Coverage badge (SVG)' },
-      },
-    )
-    .get(
-      '/v1/trend/:org/:repo',
-      ({ params, query, request, server, set }) => {
-        const values = data.history(params.org, params.repo, query.branch, query.n ?? 30, query.token, refusals(request, server))
-        const picture = renderer.trend('coverage', values)
-        return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
-      },
-      {
-        params: Params,
-        query: t.Object({
-          ...common,
-          n: t.Optional(t.Integer({ minimum: 2, maximum: 200, error: 'n must be an integer from 2 to 200' })),
-        }),
-        detail: { tags: ['Badges'], summary: 'Coverage trend graph (SVG)' },
-      },
-    )
+    .get('/v1/badge/:org/:repo', badge, { params: Params, query: badgeQuery, detail: badgeDetail })
+    .get('/v1/badge/:org/*', badge, { query: badgeQuery, detail: { ...badgeDetail, hide: true } })
+    .get('/v1/trend/:org/:repo', trend, { params: Params, query: trendQuery, detail: trendDetail })
+    .get('/v1/trend/:org/*', trend, { query: trendQuery, detail: { ...trendDetail, hide: true } })
 }

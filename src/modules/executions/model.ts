@@ -1,5 +1,6 @@
 import { t } from 'elysia'
 import { Timestamp } from '../../http/schemas'
+import { RepoLookup, RepoName } from '../repos/name'
 
 const Percent = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `${name} must be a number from 0 to 100` })
 const Threshold = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `${name} must be a number from 0 to 100` })
@@ -7,7 +8,7 @@ export const OutcomeSchema = t.Union([t.Literal('pass'), t.Literal('warn'), t.Li
 
 /** The CLI's run-state file plus the repository and branch. */
 export const ExecutionBody = t.Object({
-  repo: t.String({ pattern: '^[^/]{1,100}$', error: 'repo must be a string of 1-100 characters without "/"', examples: ['api-service'] }),
+  repo: RepoName,
   branch: t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters', examples: ['main'] }),
   coverage: Percent('coverage'),
   baseline: t.Optional(Percent('baseline')),
@@ -39,7 +40,7 @@ export const RecordedExecution = t.Composite([
 
 export const ListQuery = t.Object({
   org: t.Optional(t.String({ maxLength: 64 })),
-  repo: t.Optional(t.String({ maxLength: 100 })),
+  repo: t.Optional(RepoLookup()),
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
   cursor: t.Optional(t.String({ maxLength: 200, error: 'cursor is not a cursor this API returned' })),
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
@@ -53,5 +54,5 @@ export const ExecutionList = t.Object({
 
 export const StreamQuery = t.Object({
   org: t.Optional(t.String({ maxLength: 64 })),
-  repo: t.Optional(t.String({ maxLength: 100 })),
+  repo: t.Optional(RepoLookup()),
 })

@@ -1,10 +1,11 @@
 import { Elysia, t } from 'elysia'
 import type { BodyReader } from '../../http/body'
-import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
+import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
 import { errors, NullableTimestamp } from '../../http/schemas'
 import { SECURITY } from '../docs'
 import { actorOf } from '../tokens'
 import type { RepoService } from './service'
+import { repoFromPath, REPO_MAX_LENGTH } from './name'
 
 const Limit = t.Union([t.Integer(), t.Null()], { description: 'null = unlimited' })
 
@@ -18,6 +19,18 @@ export const RepoView = t.Object({
 }, { description: 'A repository' })
 
 export function reposModule(deps: { repos: RepoService; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
+  const patchBody = t.Object({
+    default_branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'default_branch must be a string of 1-255 characters' })),
+    private: t.Optional(t.Boolean({ error: 'private must be true or false' })),
+  })
+  const patchOptions = {
+    auth: 'session' as const,
+    body: patchBody,
+    response: { 200: RepoView, ...errors(400, 401, 403, 404, 408, 413, 415, 429, 503) },
+    detail: { tags: ['Repositories'], summary: "Change a repository's default branch or privacy", security: SECURITY.session },
+  }
+  const patch = ({ principal, params, body, request, server }: { principal: Principal; params: { repo?: string; '*'?: string }; body: typeof patchBody.static; request: Request; server: any }) =>
+    deps.repos.update(actorOf(principal, request, server, deps.trustProxy), repoFromPath(params), body)
   return new Elysia({ name: 'repos' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get('/v1/repos', ({ principal, query }) => deps.repos.list(principal.org.id, query.limit ?? 50, query.cursor), {
@@ -32,20 +45,8 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
       },
       detail: { tags: ['Repositories'], summary: 'List repositories', security: SECURITY.either },
     })
-    .patch(
-      '/v1/repos/:repo',
-      ({ principal, params, body, request, server }) => deps.repos.update(actorOf(principal, request, server, deps.trustProxy), params.repo, body),
-      {
-        auth: 'session',
-        params: t.Object({ repo: t.String({ minLength: 1, maxLength: 100 }) }),
-        body: t.Object({
-          default_branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'default_branch must be a string of 1-255 characters' })),
-          private: t.Optional(t.Boolean({ error: 'private must be true or false' })),
-        }),
-        response: { 200: RepoView, ...errors(400, 401, 403, 404, 413, 415, 429) },
-        detail: { tags: ['Repositories'], summary: "Change a repository's default branch or privacy", security: SECURITY.session },
-      },
-    )
+    .patch('/v1/repos/:repo', patch, { ...patchOptions, params: t.Object({ repo: t.String({ minLength: 1, maxLength: REPO_MAX_LENGTH, description: 'Repository name; a monorepo service as `services/go-svc` or `services%2Fgo-svc`' }) }) })
+    .patch('/v1/repos/*', patch, { ...patchOptions, detail: { ...patchOptions.detail, hide: true } })
     .get('/v1/usage', ({ principal }) => deps.repos.usage(principal.org.id, principal.org.plan), {
       auth: 'session',
       response: {
