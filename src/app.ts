@@ -25,6 +25,7 @@ import { createExecutionBus } from './modules/executions/bus'
 import { createExecutionStore } from './modules/executions/service'
 import { createStreamRegistry } from './modules/executions/stream-registry'
 import type { StreamTiming } from './modules/executions/stream'
+import { createStreamTickets } from './modules/executions/tickets'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
 import { createMetrics } from './modules/metrics/registry'
@@ -65,7 +66,8 @@ export function createApp(deps: AppDeps) {
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
   const limitDenials = (address: string) =>
     rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})
-  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs, limitDenials })
+  const tickets = createStreamTickets(db, clock, config.streamTicketTtlSeconds)
+  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs, limitDenials, tickets: tickets.resolve })
   // A rotated token in its grace period shares its successor's bucket (principal.bucket).
   const limiter: CredentialLimiter = (principal, set) =>
     rateLimiter.enforce(
@@ -108,11 +110,16 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(`t:${id}`),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming }))
+    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, docs, refuse: authenticate.refuse }))
+  docs.routes = () =>
+    app.routes.map((route) => {
+      const hooks = route.hooks as { body?: Record<string, unknown>; detail?: Record<string, any> }
+      return { method: route.method, path: route.path, body: hooks.body, detail: hooks.detail, auth: (hooks.detail?.security?.length ?? 0) > 0 }
+    })
   return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers } })
 }
 

@@ -27,6 +27,8 @@ export interface Config {
   streamsPerCredential: Record<Plan, number>
   /** Open event streams in the whole process: half the descriptor limit unless STREAMS_MAX says otherwise. */
   streamsMax: number
+  /** How long a browser's stream ticket can open the event stream. */
+  streamTicketTtlSeconds: number
   /** A request body that sends nothing for this long is cut off with 408. */
   bodyStallMs: number
   /** Bytes of request bodies being read at once across all requests; past it new bodies get 503. */
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = Bun.env): Config {
       enterprise: integer(env, 'STREAMS_PER_CREDENTIAL_ENTERPRISE', 500, 1, 100_000),
     },
     streamsMax: integer(env, 'STREAMS_MAX', Math.max(16, Math.floor(descriptorLimit() / 2)), 1, 10_000_000),
+    streamTicketTtlSeconds: integer(env, 'STREAM_TICKET_TTL_SECONDS', 300, 10, 86_400),
     bodyStallMs: integer(env, 'REQUEST_BODY_STALL_SECONDS', 5, 1, 300) * 1000,
     bodiesInFlightBytes: integer(env, 'REQUEST_BODIES_IN_FLIGHT_MB', 64, 2, 65_536) * 1024 * 1024,
   }

@@ -152,3 +152,17 @@ export const idempotencyKeys = sqliteTable('idempotency_keys', {
   executionId: text('execution_id').notNull(),
   createdAt: integer('created_at').notNull(),
 }, (t) => [primaryKey({ columns: [t.orgId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)])
+
+/**
+ * Short-lived, read-only credentials for one repository's event stream, for browsers (EventSource cannot
+ * send Authorization). Only the SHA-256 of the ticket is kept; `parent` is the credential that asked for
+ * it (`t:<token id>` or `s:<session id>`), and the ticket ends with it.
+ */
+export const streamTickets = sqliteTable('stream_tickets', {
+  ticketHash: text('ticket_hash').primaryKey(),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  repo: text('repo').notNull(),
+  parent: text('parent').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)])

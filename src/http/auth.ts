@@ -11,12 +11,20 @@ import type { BodyReader } from './body'
 import { clientAddress } from './client-address'
 import { forbidden, HttpError, invalidToken, unauthorized } from './errors'
 
-export type Principal =
+/** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
+export type Principal = (
   | { kind: 'session'; org: OrgSummary; sessionId: string; userId: string }
   | { kind: 'token'; org: OrgSummary; tokenId: string; scopes: string[]; agentType: string; bucket: string }
+) & { boundRepo?: string }
 
-/** What a route accepts: a session; an API token with `execute`; or any reader (session, `execute` or `read` token). */
-export type Need = 'session' | 'execute' | 'read'
+/**
+ * What a route accepts: a session; an API token with `execute`; any reader (session, `execute` or `read`
+ * token); or, for the event stream, a reader or a stream ticket in `?ticket=` (browsers' EventSource).
+ */
+export type Need = 'session' | 'execute' | 'read' | 'stream'
+
+/** Resolves a stream ticket to its binding (see modules/executions/tickets.ts). */
+export type TicketResolver = (raw: string) => { orgId: string; repo: string; parent: string } | null
 
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
 export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => void
@@ -35,6 +43,7 @@ export interface AuthDeps {
   verifier: TokenVerifier
   orgs: OrgDirectory
   limiter?: CredentialLimiter
+  tickets?: TicketResolver
   /**
    * Takes one refusal from the client address's allowance and throws 429 when it is spent: every refusal
    * writes an audit row, so unauthenticated floods must not turn into unbounded writes.
@@ -91,10 +100,31 @@ export function createAuthenticator(deps: AuthDeps) {
     return null
   }
 
+  /** A ticket's parent credential as a read-only principal bound to the ticket's repository, or null. */
+  function ticketPrincipal(raw: string): Principal | null {
+    const ticket = deps.tickets?.(raw)
+    if (!ticket) return null
+    const org = orgs.byId(ticket.orgId)
+    if (!org) return null
+    const id = ticket.parent.slice(2)
+    if (ticket.parent.startsWith('t:'))
+      return verifier.isValid(id) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
+    return sessions.isValid(id) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
+  }
+
   function authenticate(need: Need, request: Request, server: any): Principal {
     // Built only when refusing: an Error captures a stack trace, too dear for every request.
     const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
+    if (raw === null && need === 'stream') {
+      const query = request.url.indexOf('?')
+      const ticket = query === -1 ? null : new URLSearchParams(request.url.slice(query + 1)).get('ticket')
+      if (ticket !== null) {
+        const principal = ticketPrincipal(ticket)
+        if (principal === null) deny(request, server, 'invalid_ticket', invalidToken())
+        return principal
+      }
+    }
     if (raw === null) deny(request, server, 'missing_token', missing())
     const principal = principalOf(raw)
     if (principal === null) deny(request, server, 'invalid_token', missing())

@@ -1,4 +1,5 @@
 import { t, type TSchema } from 'elysia'
+import type { RouteFacts } from '../modules/docs/exact'
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request',
@@ -37,6 +38,8 @@ export function createDocumentedResponses() {
   const references: Record<string, Record<string, { response: Record<number, TSchema> }>> = {}
   return {
     references,
+    /** The app's routes, for the document's finishing pass (docs/exact.ts); wired by createApp once built. */
+    routes: (() => []) as () => RouteFacts[],
     /** Records `response` for `method path` (Elysia's `:param` form) and returns it for reading. */
     add(method: string, path: string, response: Record<number, TSchema>) {
       ;(references[path] ??= {})[method.toLowerCase()] = { response }

@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../src/config'
 import { openDatabase } from '../../src/db/client'
 import { manualClock } from '../../src/lib/clock'
 import { memoryLogger } from '../../src/lib/logger'
+import { checkAgainstDocument } from './openapi'
 
 export const SERVICE_TOKEN = 'test-service-token-0123456789'
 
@@ -20,6 +21,15 @@ export function makeTestApp(env: Record<string, string> = {}, extra: Partial<App
   const clock = manualClock()
   const logger = memoryLogger()
   const app = createApp({ config, db, clock, logger, ...extra })
+  // Every answer any test sees is held to the served OpenAPI document (see helpers/openapi.ts).
+  const handle = app.handle.bind(app)
+  app.handle = (async (request: Request) => {
+    const response = await handle(request)
+    const streaming = response.headers.get('content-type')?.startsWith('text/event-stream')
+    // An event stream is checked by status and headers only: a clone would keep it open after the client cancels.
+    await checkAgainstDocument(request, streaming ? new Response(null, { status: response.status, headers: response.headers }) : response.clone())
+    return response
+  }) as typeof app.handle
 
   async function request(method: string, path: string, options: RequestOptions = {}) {
     const headers: Record<string, string> = { ...options.headers }

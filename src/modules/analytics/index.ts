@@ -30,7 +30,7 @@ export function analyticsModule(deps: { analytics: Analytics; clock: Clock; auth
       {
         auth: 'session',
         query: t.Object({
-          days: t.Optional(t.Integer({ minimum: 1, maximum: 365, error: 'days must be an integer from 1 to 365' })),
+          days: t.Optional(t.Integer({ minimum: 1, maximum: 365, default: 30, error: 'days must be an integer from 1 to 365' })),
           repo: t.Optional(t.String({ minLength: 1, maxLength: 100, error: 'repo must be a string of 1-100 characters' })),
         }),
         response: { 200: AnalyticsReport, ...errors(400, 401, 402, 403, 429) },

@@ -44,7 +44,7 @@ export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?
       {
         auth: 'session',
         query: t.Object({
-          limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
+          limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50, error: 'limit must be an integer from 1 to 100' })),
           cursor: t.Optional(t.String({ maxLength: 200 })),
         }),
         response: {

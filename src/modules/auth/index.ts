@@ -26,7 +26,7 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
         return deps.body.json(request)
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
-      body: t.Object({ token: t.String({ error: 'malformed request' }) }, { error: 'malformed request' }),
+      body: t.Object({ token: t.String({ error: 'malformed request', description: 'An API token, `nlp_` + 40 hex' }) }, { error: 'malformed request', examples: [{ token: 'nlp_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f901' }] }),
       detail: { tags: ['Auth'], summary: 'Validate an API token (CLI)' },
     },
   )

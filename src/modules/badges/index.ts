@@ -33,7 +33,7 @@ const Params = t.Object({
   org: t.String({ maxLength: 64 }),
   repo: t.String({ maxLength: REPO_MAX_LENGTH, description: 'Repository name; a monorepo service as `services/go-svc` or `services%2Fgo-svc`' }),
 })
-const Svg = t.String({ description: 'image/svg+xml' })
+const Svg = t.String({ description: 'The picture (image/svg+xml)' })
 const NotModified = t.String({ description: 'Not modified (ETag matched)' })
 const common = {
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
@@ -53,7 +53,7 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
   })
   const trendQuery = t.Object({
     ...common,
-    n: t.Optional(t.Integer({ minimum: 2, maximum: 200, error: 'n must be an integer from 2 to 200' })),
+    n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
   })
   type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: any; set: any }
   const badge = ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
@@ -66,8 +66,12 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     const picture = renderer.trend('coverage', values)
     return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
   }
-  const badgeDetail = { tags: ['Badges'], summary: 'Coverage badge (SVG)' }
-  const trendDetail = { tags: ['Badges'], summary: 'Coverage trend graph (SVG)' }
+  const picture = {
+    'x-media': { 200: 'image/svg+xml' },
+    'x-headers': [{ name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' }],
+  }
+  const badgeDetail = { tags: ['Badges'], summary: 'Coverage badge (SVG)', ...picture }
+  const trendDetail = { tags: ['Badges'], summary: 'Coverage trend graph (SVG)', ...picture }
   return new Elysia({ name: 'badges' })
     .get('/v1/badge/:org/:repo', badge, { params: Params, query: badgeQuery, detail: badgeDetail })
     .get('/v1/badge/:org/*', badge, { query: badgeQuery, detail: { ...badgeDetail, hide: true } })

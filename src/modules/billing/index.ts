@@ -14,6 +14,24 @@ export type WebhookObserver = (provider: Provider, result: BillingResult | 'dupl
 
 const Received = t.Object({ received: t.Literal(true), duplicate: t.Optional(t.Literal(true)) }, { description: 'Recorded (or already recorded)' })
 
+/** Documented only (the routes verify raw bytes, so there is no body schema to validate with). */
+const STRIPE_BODY = t.Object(
+  { id: t.String(), object: t.Literal('event'), type: t.String(), created: t.Integer(), data: t.Object({ object: t.Object({}, { additionalProperties: true }) }) },
+  {
+    additionalProperties: true,
+    description: 'A Stripe event',
+    examples: [{ id: 'evt_1', object: 'event', type: 'customer.subscription.updated', created: 1773824400, data: { object: { id: 'sub_1', customer: 'cus_1', status: 'active', metadata: { org_id: 'acme' } } } }],
+  },
+)
+const RAZORPAY_BODY = t.Object(
+  { event: t.String(), payload: t.Object({}, { additionalProperties: true }), created_at: t.Integer() },
+  {
+    additionalProperties: true,
+    description: 'A Razorpay event',
+    examples: [{ entity: 'event', event: 'subscription.activated', payload: { subscription: { entity: { id: 'sub_1', plan_id: 'plan_team', notes: { org_id: 'acme' } } } }, created_at: 1773824400 }],
+  },
+)
+
 function answer(outcome: { duplicate: boolean }) {
   return outcome.duplicate ? { received: true as const, duplicate: true as const } : { received: true as const }
 }
@@ -54,7 +72,13 @@ export function billingModule(deps: WebhookDeps) {
       {
         parse: 'none',
         response: { 200: Received, ...errors(400, 401, 408, 413, 429, 500, 503) },
-        detail: { tags: ['Billing'], summary: 'Stripe webhook (Stripe-Signature)' },
+        detail: {
+          tags: ['Billing'],
+          summary: 'Stripe webhook (Stripe-Signature)',
+          description: "Stripe's event JSON, verified over the raw bytes with the official `stripe` package (300 s tolerance).",
+          'x-body': STRIPE_BODY,
+          'x-headers': [{ name: 'Stripe-Signature', required: true, description: '`t=<unix time>,v1=<hex HMAC-SHA256>` as Stripe sends it' }],
+        },
       },
     )
     .post(
@@ -83,7 +107,16 @@ export function billingModule(deps: WebhookDeps) {
       {
         parse: 'none',
         response: { 200: Received, ...errors(400, 401, 408, 413, 429, 500, 503) },
-        detail: { tags: ['Billing'], summary: 'Razorpay webhook (X-Razorpay-Signature)' },
+        detail: {
+          tags: ['Billing'],
+          summary: 'Razorpay webhook (X-Razorpay-Signature)',
+          description: "Razorpay's event JSON, verified over the raw bytes with the official `razorpay` package; a body is applied at most once, whatever its event id.",
+          'x-body': RAZORPAY_BODY,
+          'x-headers': [
+            { name: 'X-Razorpay-Signature', required: true, description: 'Hex HMAC-SHA256 of the raw body with the webhook secret', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+            { name: 'X-Razorpay-Event-Id', required: true, description: "Razorpay's event id", schema: { type: 'string', minLength: 1, maxLength: 255 } },
+          ],
+        },
       },
     )
 }

@@ -2,15 +2,16 @@ import { Elysia, t } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
-import type { DocumentedResponses } from '../../http/schemas'
+import { errors, type DocumentedResponses } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
+import { exactDocument } from './exact'
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
-const ASSETS: Record<string, string> = {
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-  'swagger-ui.css': 'text/css; charset=utf-8',
-}
+const ASSETS = new Map([
+  ['swagger-ui-bundle.js', 'text/javascript; charset=utf-8'],
+  ['swagger-ui.css', 'text/css; charset=utf-8'],
+])
 
 type Requirement = Record<string, string[]>[]
 export const SECURITY: Record<'session' | 'token' | 'either', Requirement> = {
@@ -19,36 +20,64 @@ export const SECURITY: Record<'session' | 'token' | 'either', Requirement> = {
   either: [{ sessionToken: [] }, { apiToken: [] }],
 }
 
-/** OpenAPI document at /swagger/json and Swagger UI at /swagger, its scripts served locally. */
-/*
- * @elysiajs/openapi writes a body-less response (t.Void, 204) as `content: {type, description}`, which is
- * not valid OpenAPI; drop that bogus content so the document validates.
- */
-function withoutVoidContent(document: any) {
-  for (const operations of Object.values<any>(document?.paths ?? {}))
-    for (const operation of Object.values<any>(operations))
-      for (const response of Object.values<any>(operation?.responses ?? {}))
-        if (response?.content && typeof response.content.type === 'string') delete response.content
-  return document
+const text = { type: 'string' }
+/** The documentation's own routes, which the generator leaves out. */
+const DOC_PATHS = {
+  '/swagger': {
+    get: {
+      tags: ['Docs'],
+      summary: 'Swagger UI (also at /swagger/)',
+      operationId: 'getSwagger',
+      security: [],
+      responses: { 200: { description: 'The Swagger UI page', content: { 'text/html': { schema: text } } }, 429: { description: 'Rate limit exceeded', content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: text } } } } } },
+    },
+  },
+  '/swagger/json': {
+    get: {
+      tags: ['Docs'],
+      summary: 'This OpenAPI document',
+      operationId: 'getSwaggerJson',
+      security: [],
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 429: { description: 'Rate limit exceeded', content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: text } } } } } },
+    },
+  },
 }
 
+/** OpenAPI document at /swagger/json (made exact by exact.ts) and Swagger UI at /swagger and /swagger/, its scripts served locally. */
 export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimit) {
+  let page: string | undefined
+  // Documented, not encoded: the handler answers with the file itself.
+  docs.add('GET', '/swagger/assets/:file', { 200: t.String({ description: 'The file' }), ...errors(404) })
   return new Elysia({ name: 'docs' })
     .onTransform(({ request, server, set }) => limitAddress?.(request, server, set))
-    .onAfterHandle(({ path, response }) => (path === '/swagger/json' ? withoutVoidContent(response) : undefined))
+    .onAfterHandle(async ({ path, response, set }) => {
+      if (path === '/swagger/json') {
+        const doc = exactDocument(response as Record<string, any>, docs.routes())
+        doc.paths = { ...doc.paths, ...DOC_PATHS }
+        doc.tags = [...(doc.tags ?? []), { name: 'Docs', description: 'This document and Swagger UI' }]
+        return doc
+      }
+      if ((path === '/swagger' || path === '/swagger/') && response instanceof Response) {
+        // The page points at `swagger/json`, relative: from /swagger/ that is /swagger/swagger/json.
+        page ??= (await response.text()).replace('"url":"swagger/json"', '"url":"/swagger/json"')
+        set.headers['content-type'] = 'text/html; charset=utf-8'
+        return page
+      }
+    })
     .use(
       openapi({
         path: '/swagger',
         specPath: '/swagger/json',
         provider: 'swagger-ui',
         references: () => docs.references as any,
-        exclude: { paths: ['/swagger/assets/{file}', '/swagger/assets/:file'] },
         swagger: {
           cdn: '/swagger/assets/swagger-ui-bundle.js',
           theme: '/swagger/assets/swagger-ui.css',
           autoDarkMode: false,
         },
         documentation: {
+          // Relative: the document describes whichever host serves it.
+          servers: [{ url: '/', description: 'This server' }],
           info: {
             title: 'nolapse Platform API',
             version: '1.0.0',
@@ -77,6 +106,7 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
                   'API token: `nlp_` + 40 lower-case hex, all random (160 bits). Looked up by the SHA-256 of the whole secret; the token id (a UUID) is public and not part of the secret. Scopes: `execute`, `read`, `badge` (badge and trend `?token=` only).',
               },
               serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN of the web front end' },
+              metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when the server sets one' },
             },
           },
         },
@@ -85,12 +115,20 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
     .get(
       '/swagger/assets/:file',
       ({ params, set }) => {
-        const type = ASSETS[params.file]
+        // A Map, not an object: `constructor` or `__proto__` must not name an asset.
+        const type = ASSETS.get(params.file)
         if (!type) throw notFound()
         set.headers['content-type'] = type
         set.headers['cache-control'] = 'public, max-age=86400'
         return Bun.file(join(ASSET_DIR, params.file))
       },
-      { params: t.Object({ file: t.String() }), detail: { hide: true } },
+      {
+        params: t.Object({ file: t.String({ maxLength: 64 }) }),
+        detail: {
+          tags: ['Docs'],
+          summary: "Swagger UI's script and stylesheet (served from the swagger-ui-dist package)",
+          'x-media': { 200: ['text/javascript', 'text/css'] },
+        },
+      },
     )
 }

@@ -1,11 +1,12 @@
 import { Elysia, t } from 'elysia'
 import type { BodyReader } from '../../http/body'
 import { authPlugin, credentialKey, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
-import { badRequest, forbidden } from '../../http/errors'
+import { badRequest, forbidden, invalidToken } from '../../http/errors'
 import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import { SECURITY } from '../docs'
 import type { ExecutionBus } from './bus'
-import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
+import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery, StreamTicket, StreamTicketBody } from './model'
+import type { StreamTickets } from './tickets'
 import type { ExecutionStore } from './service'
 import { executionStream, type StreamTiming } from './stream'
 import type { StreamCaps, StreamRegistry } from './stream-registry'
@@ -20,10 +21,11 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets }) {
   const { store, docs } = deps
   docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
   docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
+  const requiredScope = { 'x-required': ['org', 'repo'] }
   return new Elysia({ name: 'executions' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .post(
@@ -48,6 +50,13 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           summary: 'Record a run (API token with execute)',
           description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
           security: SECURITY.token,
+          'x-headers': [
+            {
+              name: 'Idempotency-Key',
+              description: 'Makes a retried submission return the first result (kept 24 h per organisation); the same key with another body is 422',
+              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+            },
+          ],
         },
       },
     )
@@ -61,23 +70,56 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       {
         auth: 'read',
         query: ListQuery,
-        detail: { tags: ['Executions'], summary: "List a repository's executions, newest first", security: SECURITY.either },
+        detail: { tags: ['Executions'], summary: "List a repository's executions, newest first", security: SECURITY.either, ...requiredScope },
+      },
+    )
+    .post(
+      '/v1/stream-tickets',
+      ({ principal, body, set }) => {
+        const { repo } = scope(principal, body)
+        set.status = 201
+        return deps.tickets.issue({ orgId: principal.org.id, repo, parent: credentialKey(principal) })
+      },
+      {
+        auth: 'read',
+        body: StreamTicketBody,
+        response: { 201: StreamTicket, ...errors(400, 401, 403, 429) },
+        detail: {
+          tags: ['Executions'],
+          summary: 'A ticket for a browser to follow the stream (EventSource cannot send Authorization)',
+          description:
+            'Read-only, bound to this organisation and repository, valid for `STREAM_TICKET_TTL_SECONDS` (5 minutes) and only while the credential that asked for it is. Use it as `GET /v1/executions/stream?org=…&repo=…&ticket=…`; EventSource may reconnect with it until it expires.',
+          security: SECURITY.either,
+        },
       },
     )
     .get(
       '/v1/executions/stream',
-      ({ principal, query, request, set }) => {
+      ({ principal, query, request, server, set }) => {
         const { repo } = scope(principal, query)
+        if (principal.boundRepo !== undefined && principal.boundRepo !== repo) {
+          deps.authenticate.refuse(request, server, 'ticket_for_another_repository')
+          throw invalidToken()
+        }
         return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
           alive: () => deps.authenticate.stillValid(principal),
           hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, deps.streamCaps(principal), close),
         }, deps.streamTiming)
       },
       {
-        auth: 'read',
+        auth: 'stream',
         query: StreamQuery,
-        response: { 200: t.String({ description: 'text/event-stream of `execution` events' }), ...errors(400, 401, 403, 429) },
-        detail: { tags: ['Executions'], summary: 'Stream new executions (Server-Sent Events)', security: SECURITY.either },
+        response: { 200: t.String({ description: 'Server-Sent Events: `event: execution`, `id: <execution id>`, `data: <the execution as JSON>`; a comment heartbeat every 15 s' }), ...errors(400, 401, 403, 429) },
+        detail: {
+          tags: ['Executions'],
+          summary: 'Stream new executions (Server-Sent Events)',
+          description:
+            'Authorization: a session or an API token with read or execute; browsers pass `ticket` from `POST /v1/stream-tickets` instead (EventSource cannot send headers).',
+          security: [...SECURITY.either, {}],
+          ...requiredScope,
+          'x-media': { 200: 'text/event-stream' },
+          'x-headers': [{ name: 'Last-Event-ID', description: 'Replays the executions recorded after this id (EventSource sends it when it reconnects)' }],
+        },
       },
     )
 }

@@ -19,6 +19,11 @@ export const ExecutionBody = t.Object({
   strict_mode: t.Optional(t.Boolean({ error: 'strict_mode must be true or false' })),
   commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters' })),
   timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time' })),
+}, {
+  examples: [{
+    repo: 'api-service', branch: 'main', outcome: 'pass', delta: 2.3, coverage: 82.3, baseline: 80.0, warn_threshold: 0.5, fail_threshold: 1.0,
+    strict_mode: false, commit: '0123456789abcdef0123456789abcdef01234567', timestamp: '2026-03-18T09:00:00Z',
+  }],
 })
 
 export const ExecutionItem = t.Object({
@@ -41,7 +46,7 @@ export const RecordedExecution = t.Composite([
 export const ListQuery = t.Object({
   org: t.Optional(t.String({ maxLength: 64 })),
   repo: t.Optional(RepoLookup()),
-  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
+  limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 10, error: 'limit must be an integer from 1 to 100' })),
   cursor: t.Optional(t.String({ maxLength: 200, error: 'cursor is not a cursor this API returned' })),
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
 })
@@ -55,4 +60,21 @@ export const ExecutionList = t.Object({
 export const StreamQuery = t.Object({
   org: t.Optional(t.String({ maxLength: 64 })),
   repo: t.Optional(RepoLookup()),
+  ticket: t.Optional(t.String({ maxLength: 80, description: 'A stream ticket (`nlt_…`) in place of Authorization, for EventSource' })),
 })
+
+export const StreamTicketBody = t.Object(
+  {
+    org: t.String({ minLength: 1, maxLength: 64, error: 'org must be an organisation slug', examples: ['acme'] }),
+    repo: RepoLookup(),
+  },
+  { examples: [{ org: 'acme', repo: 'api-service' }] },
+)
+
+export const StreamTicket = t.Object(
+  {
+    ticket: t.String({ pattern: '^nlt_[0-9a-f]{64}$', description: 'Read-only; never logged' }),
+    expires_at: Timestamp,
+  },
+  { description: 'The ticket' },
+)

@@ -21,7 +21,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics; limitAdd
     },
     {
       response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 429) },
-      detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)' },
+      detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', security: [{ metricsToken: [] }, {}], 'x-media': { 200: 'text/plain' } },
     },
   )
 }

@@ -22,7 +22,7 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
   const patchBody = t.Object({
     default_branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'default_branch must be a string of 1-255 characters' })),
     private: t.Optional(t.Boolean({ error: 'private must be true or false' })),
-  })
+  }, { examples: [{ default_branch: 'main', private: true }] })
   const patchOptions = {
     auth: 'session' as const,
     body: patchBody,
@@ -36,7 +36,7 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
     .get('/v1/repos', ({ principal, query }) => deps.repos.list(principal.org.id, query.limit ?? 50, query.cursor), {
       auth: 'read',
       query: t.Object({
-        limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, error: 'limit must be an integer from 1 to 100' })),
+        limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50, error: 'limit must be an integer from 1 to 100' })),
         cursor: t.Optional(t.String({ maxLength: 300 })),
       }),
       response: {

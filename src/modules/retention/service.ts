@@ -12,13 +12,14 @@ export interface SweepResult {
   executions: number
   idempotencyKeys: number
   sessions: number
+  streamTickets: number
 }
 
 /**
  * Deletes executions older than each organisation's plan window, in batches of `batchSize` with the
  * event loop yielded between batches, so a large sweep never holds the database for long. Each batch
- * lowers the repositories' counters and the daily rollups in the same transaction as its deletions. Expired sessions and
- * idempotency keys older than a day go too.
+ * lowers the repositories' counters and the daily rollups in the same transaction as its deletions. Expired sessions and stream
+ * tickets, and idempotency keys older than a day, go too.
  */
 export async function sweepRetention(db: Db, now: number, batchSize = 1000): Promise<SweepResult> {
   const q = db.sqlite
@@ -37,7 +38,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
     rollups.remove(deleted)
     return deleted.length
   })
-  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0 }
+  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0 }
   for (const org of orgs) {
     const cutoff = now - PLAN_LIMITS[org.plan].retentionDays * DAY_MS
     for (;;) {
@@ -49,6 +50,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   }
   result.idempotencyKeys = q.run('DELETE FROM idempotency_keys WHERE created_at < ?', [now - IDEMPOTENCY_KEY_TTL_MS]).changes
   result.sessions = q.run('DELETE FROM sessions WHERE expires_at <= ?', [now]).changes
+  result.streamTickets = q.run('DELETE FROM stream_tickets WHERE expires_at <= ?', [now]).changes
   return result
 }
 

@@ -49,7 +49,7 @@ export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; lim
     .patch('/v1/tokens/:id', ({ principal, params, body, request, server }) => updateAgentType(deps, who(principal, request, server), params.id, body.agent_type), {
       auth: 'session',
       params: TokenParams,
-      body: t.Object({ agent_type: AgentType }),
+      body: t.Object({ agent_type: AgentType }, { examples: [{ agent_type: 'claude_code' }] }),
       response: { 200: TokenView, ...errors(400, 401, 403, 404, 413, 415, 429) },
       detail: detail("Change a token's agent type"),
     })

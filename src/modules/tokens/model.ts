@@ -21,7 +21,7 @@ export const CreateTokenBody = t.Object({
   name: t.String({ minLength: 1, maxLength: 64, error: 'name must be a string of 1-64 characters' }),
   scopes: t.Optional(t.Array(Scope, { minItems: 1, maxItems: 3, error: 'scopes must be a non-empty list of execute, read, badge' })),
   agent_type: t.Optional(AgentType),
-})
+}, { examples: [{ name: 'github-actions', scopes: ['execute'], agent_type: '' }] })
 
 export const CreatedToken = t.Object({
   id: t.String({ format: 'uuid' }),

@@ -1,0 +1,150 @@
+/*
+ * Makes the OpenAPI document that @elysiajs/openapi generates exact for the clients that read it
+ * (Swagger UI, Prism, openapi-typescript, redocly). Each fix answers something the generator cannot know
+ * or gets wrong; the facts come from the routes themselves (their TypeBox schemas and the `x-…` keys in
+ * their `detail`), so the document cannot drift from the server:
+ *
+ * - request bodies: routes parse JSON with our own parser (it checks the credential first), which the
+ *   generator skips, leaving `content: {}`: the body schema and its example go under application/json;
+ * - media types: SVG, event streams, Prometheus text and HTML are declared per route (`x-media`);
+ * - Elysia's integers accept numeric strings, documented as `anyOf: [string/integer, integer]` (with a
+ *   bogus `default: 0`): they become plain `integer` with their bounds;
+ * - query parameters the handlers require with the contract's own messages are optional in the schema
+ *   (`x-required`): they are required in the document;
+ * - headers a client sends (Idempotency-Key, Last-Event-ID, If-None-Match, signatures) are declared per
+ *   route (`x-headers`) and become header parameters;
+ * - TypeBox's custom `error` keyword is not OpenAPI and is removed; a 204 gets no content;
+ * - public operations get `security: []`; every operation lists the error statuses it can answer.
+ */
+
+type Json = Record<string, any>
+
+export interface RouteFacts {
+  method: string
+  path: string
+  body?: Json
+  detail?: Json
+  auth?: boolean
+}
+
+export interface HeaderParameter {
+  name: string
+  required?: boolean
+  description: string
+  schema?: Json
+}
+
+const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions']
+const SCHEMA_LISTS = ['anyOf', 'allOf', 'oneOf', 'prefixItems']
+const SCHEMA_ONES = ['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else']
+
+/** Walks a JSON schema, schema by schema (never into a `properties` map's keys, so a property named `error` stays). */
+function cleanSchema(schema: unknown): unknown {
+  if (!schema || typeof schema !== 'object' || Array.isArray(schema)) return schema
+  let s = { ...(schema as Json) }
+  delete s.error
+  // Elysia's t.Integer/t.Numeric: a numeric string or a number. The wire format is the number.
+  if (Array.isArray(s.anyOf) && s.anyOf.length === 2) {
+    const numeric = s.anyOf.find((b: Json) => b?.type === 'string' && (b.format === 'integer' || b.format === 'numeric'))
+    const real = s.anyOf.find((b: Json) => b?.type === 'integer' || b?.type === 'number')
+    if (numeric && real) {
+      const { anyOf: _anyOf, default: _default, ...outer } = s
+      s = { ...outer, ...real }
+      delete s.error
+    }
+  }
+  for (const key of SCHEMA_MAPS)
+    if (s[key] && typeof s[key] === 'object') s[key] = Object.fromEntries(Object.entries(s[key]).map(([k, v]) => [k, cleanSchema(v)]))
+  for (const key of SCHEMA_LISTS) if (Array.isArray(s[key])) s[key] = s[key].map(cleanSchema)
+  for (const key of SCHEMA_ONES) if (s[key] && typeof s[key] === 'object') s[key] = cleanSchema(s[key])
+  return s
+}
+
+/**
+ * Every status an operation can answer besides its own, from its shape: any request declaring a body over
+ * 1 MiB is 413 and anything can fail with 500; parameters are validated (400); a method with a body has it
+ * read under the stall and in-flight bounds (408, 503) and, where the route parses JSON (a JSON body, or
+ * any route that takes a credential), its media type checked (415); credentials are refused or limited.
+ */
+function implicitErrors(facts: RouteFacts, hasParameters: boolean): number[] {
+  const statuses = [413, 500]
+  const readsBody = facts.method !== 'GET' && facts.method !== 'HEAD'
+  if (readsBody || hasParameters) statuses.push(400)
+  if (readsBody) statuses.push(408, 503)
+  if (readsBody && (facts.body || facts.auth)) statuses.push(415)
+  if (facts.auth) statuses.push(401, 403, 429)
+  return statuses
+}
+
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request',
+  401: 'Missing or invalid credential',
+  403: 'Credential lacks the scope, plan or organisation',
+  404: 'Not found',
+  408: 'The request body stalled',
+  413: 'Body over 1 MiB',
+  415: 'Body is not application/json',
+  429: 'Rate limit exceeded (or, for event streams, a stream cap is full)',
+  500: 'Internal error',
+  503: 'Too many request bodies in flight; retry after Retry-After',
+}
+
+const errorResponse = (status: number) => ({
+  description: DESCRIPTIONS[status] ?? 'Error',
+  content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } } } },
+})
+
+/** `/v1/tokens/:id` → `/v1/tokens/{id}` */
+export const openapiPath = (path: string) => path.replace(/:([^/]+)/g, '{$1}')
+
+export function exactDocument(document: Json, routes: RouteFacts[]): Json {
+  const doc = structuredClone(document)
+  const facts = new Map(routes.map((r) => [`${r.method.toLowerCase()} ${openapiPath(r.path)}`, r]))
+  for (const [path, operations] of Object.entries<Json>(doc.paths ?? {})) {
+    for (const [method, operation] of Object.entries<Json>(operations)) {
+      if (!operation || typeof operation !== 'object') continue
+      const route = facts.get(`${method} ${path}`)
+      const detail = route?.detail ?? {}
+      const parameters: Json[] = (operation.parameters ?? []).map((p: Json) => ({ ...p, schema: cleanSchema(p.schema) }))
+      for (const name of detail['x-required'] ?? []) for (const p of parameters) if (p.in === 'query' && p.name === name) p.required = true
+      for (const header of (detail['x-headers'] ?? []) as HeaderParameter[])
+        parameters.push({ name: header.name, in: 'header', required: header.required ?? false, description: header.description, schema: header.schema ?? { type: 'string' } })
+      if (parameters.length > 0) operation.parameters = parameters
+      delete operation['x-required']
+      delete operation['x-headers']
+
+      // `x-body`: routes that verify raw bytes (webhooks) have no body schema to validate with, only to document.
+      const body = route?.body ?? detail['x-body']
+      delete operation['x-body']
+      if (body && method !== 'get') {
+        const schema = cleanSchema(JSON.parse(JSON.stringify(body))) as Json
+        const example = schema.examples?.[0]
+        operation.requestBody = {
+          required: true,
+          ...(schema.description ? { description: schema.description } : {}),
+          content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } },
+        }
+      }
+      const media: Record<string, string | string[]> = detail['x-media'] ?? {}
+      delete operation['x-media']
+      const responses: Json = operation.responses ?? {}
+      for (const [status, response] of Object.entries<Json>(responses)) {
+        if (status === '204' || status === '304') {
+          delete response.content
+          continue
+        }
+        if (response.content && typeof response.content.type === 'string') delete response.content
+        const types = media[status]
+        if (types && response.content) {
+          const schema = cleanSchema(Object.values<Json>(response.content)[0]?.schema ?? { type: 'string' })
+          response.content = Object.fromEntries([types].flat().map((type) => [type, { schema }]))
+        } else if (response.content)
+          for (const entry of Object.values<Json>(response.content)) if (entry?.schema) entry.schema = cleanSchema(entry.schema)
+      }
+      if (route) for (const status of implicitErrors(route, parameters.length > 0)) responses[status] ??= errorResponse(status)
+      operation.responses = responses
+      if (!operation.security) operation.security = []
+    }
+  }
+  return doc
+}
