@@ -45,23 +45,16 @@ const DOC_PATHS = {
 
 /** OpenAPI document at /swagger/json (made exact by exact.ts) and Swagger UI at /swagger and /swagger/, its scripts served locally. */
 export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimit) {
-  let page: string | undefined
   // Documented, not encoded: the handler answers with the file itself.
   docs.add('GET', '/swagger/assets/:file', { 200: t.String({ description: 'The file' }), ...errors(404) })
   return new Elysia({ name: 'docs' })
     .onTransform(({ request, server, set }) => limitAddress?.(request, server, set))
-    .onAfterHandle(async ({ path, response, set }) => {
+    .onAfterHandle(({ path, response }) => {
       if (path === '/swagger/json') {
         const doc = exactDocument(response as Record<string, any>, docs.routes())
         doc.paths = { ...doc.paths, ...DOC_PATHS }
         doc.tags = [...(doc.tags ?? []), { name: 'Docs', description: 'This document and Swagger UI' }]
         return doc
-      }
-      if ((path === '/swagger' || path === '/swagger/') && response instanceof Response) {
-        // The page points at `swagger/json`, relative: from /swagger/ that is /swagger/swagger/json.
-        page ??= (await response.text()).replace('"url":"swagger/json"', '"url":"/swagger/json"')
-        set.headers['content-type'] = 'text/html; charset=utf-8'
-        return page
       }
     })
     .use(
@@ -71,6 +64,8 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
         provider: 'swagger-ui',
         references: () => docs.references as any,
         swagger: {
+          // Absolute: the plugin's default is relative (`swagger/json`), which from /swagger/ is /swagger/swagger/json.
+          ...({ url: '/swagger/json' } as object),
           cdn: '/swagger/assets/swagger-ui-bundle.js',
           theme: '/swagger/assets/swagger-ui.css',
           autoDarkMode: false,
