@@ -60,7 +60,10 @@ export function createBodyReader(limits: BodyLimits) {
       },
     }
     readings.add(reading)
-    sweeper ??= setInterval(sweep, Math.min(1000, limits.stallMs / 2))
+    if (!sweeper) {
+      sweeper = setInterval(sweep, Math.min(1000, limits.stallMs / 2))
+      ;(sweeper as { unref?: () => void }).unref?.()
+    }
     try {
       for (;;) {
         const next = reader.read()

@@ -1,0 +1,135 @@
+/**
+ * `bun bench/abuse.ts`: replays the outside attack's resource and timing probes against a real server
+ * on loopback (bounded in count and time) and prints what it measured, for BENCHMARKS.md:
+ *
+ * 1. timing: "unknown token" against "a secret that spells a real token's id" (the old format's lookup
+ *    key), 20,000 alternating in-process validations each, and the z statistic of the difference;
+ * 2. 1,000 unauthenticated uploads declaring 1 MiB that stall one byte before the end: the server's RSS
+ *    and whether /health and an authenticated request still answer at once;
+ * 3. 2,000 event streams opened with one enterprise token: how many are let in, and /health meanwhile.
+ */
+import { mkdtempSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createApp } from '../src/app'
+import { loadConfig } from '../src/config'
+import { openDatabase } from '../src/db/client'
+
+const ROOT = join(import.meta.dir, '..')
+const quiet = { debug() {}, info() {}, warn() {}, error() {}, access() {}, audit() {} }
+
+async function timing() {
+  const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN: 's', RATE_LIMIT_ADDRESS_PER_MINUTE: '10000000' })
+  const db = openDatabase(':memory:')
+  const app = createApp({ config, db, logger: quiet })
+  const post = (path: string, body: unknown, token?: string) =>
+    app.handle(new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).then((r) => r.json())
+  const session = (await post('/v1/sessions/create', { user_id: 'u', org_slug: 'acme' }, 's')).token
+  const token = await post('/v1/tokens', { name: 'ci' }, session)
+  const verifier = app.services.verifier
+  const spelled = `nlp_${token.id.replaceAll('-', '')}${'0'.repeat(8)}`
+  const unknown = () => `nlp_${Buffer.from(crypto.getRandomValues(new Uint8Array(20))).toString('hex')}`
+  const samples = { unknown: [] as number[], spelled: [] as number[] }
+  for (let i = 0; i < 2000; i++) verifier.verify(i % 2 ? spelled : unknown())
+  for (let i = 0; i < 20_000; i++) {
+    const a = unknown()
+    let t0 = Bun.nanoseconds()
+    verifier.verify(a)
+    samples.unknown.push(Bun.nanoseconds() - t0)
+    t0 = Bun.nanoseconds()
+    verifier.verify(spelled)
+    samples.spelled.push(Bun.nanoseconds() - t0)
+  }
+  const stats = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b).slice(0, Math.floor(xs.length * 0.99)) // drop the top 1 % (GC pauses)
+    const mean = sorted.reduce((s, x) => s + x, 0) / sorted.length
+    const variance = sorted.reduce((s, x) => s + (x - mean) ** 2, 0) / (sorted.length - 1)
+    return { mean, variance, n: sorted.length }
+  }
+  const u = stats(samples.unknown)
+  const s = stats(samples.spelled)
+  const z = (s.mean - u.mean) / Math.sqrt(u.variance / u.n + s.variance / s.n)
+  console.log(`timing: unknown ${(u.mean / 1000).toFixed(2)} µs, id-spelling ${(s.mean / 1000).toFixed(2)} µs, difference ${((s.mean - u.mean) / 1000).toFixed(3)} µs, z = ${z.toFixed(2)} (20,000 each)`)
+  db.close()
+}
+
+function rssMb(pid: number): number {
+  const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string
+  return Math.round(Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024)
+}
+
+async function server(extra: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'nolapse-abuse-'))
+  const file = join(dir, 'a.db')
+  const cli = (...args: string[]) => Bun.spawnSync(['bun', 'src/cli/index.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: file } }).stdout.toString().trim()
+  cli('org', 'create', 'acme', '--plan', 'enterprise')
+  const token = cli('token', 'create', '--org', 'acme', '--name', 'ci')
+  const port = 20_000 + Math.floor(Math.random() * 20_000)
+  const proc = Bun.spawn(['bun', 'src/index.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: file, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...extra },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  })
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) break
+    await Bun.sleep(10)
+  }
+  return { port, token, proc }
+}
+
+async function timed(url: string, init?: RequestInit): Promise<string> {
+  const t0 = performance.now()
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(5000) }).catch(() => null)
+  return `${res?.status ?? 'no answer'} in ${(performance.now() - t0).toFixed(1)} ms`
+}
+
+async function stalledUploads() {
+  const { port, token, proc } = await server({})
+  const before = rssMb(proc.pid)
+  const sockets: Socket[] = []
+  const chunk = Buffer.alloc(64 * 1024, 'a')
+  for (let i = 0; i < 1000; i++) {
+    const socket = connect(port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.write(`POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${1024 * 1024}\r\n\r\n`)
+    for (let k = 0; k < 15; k++) socket.write(chunk)
+    socket.write(Buffer.alloc(64 * 1024 - 1, 'a'))
+    sockets.push(socket)
+  }
+  await Bun.sleep(1500)
+  const during = rssMb(proc.pid)
+  const health = await timed(`http://127.0.0.1:${port}/health`)
+  const list = await timed(`http://127.0.0.1:${port}/v1/executions?org=acme&repo=r`, { headers: { authorization: `Bearer ${token}` } })
+  let closed = 0
+  for (const s of sockets) if (s.destroyed || s.readableEnded) closed++
+  console.log(`stalled uploads: 1,000 × 1 MiB without a credential: RSS ${before} → ${during} MB; /health ${health}; list ${list}; ${closed} connections already answered and closed`)
+  for (const s of sockets) s.destroy()
+  proc.kill()
+  await proc.exited
+}
+
+async function streams() {
+  const { port, token, proc } = await server({ RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000' })
+  const controllers: AbortController[] = []
+  const statuses: Record<string, number> = {}
+  for (let i = 0; i < 2000; i++) {
+    const controller = new AbortController()
+    controllers.push(controller)
+    const res = await fetch(`http://127.0.0.1:${port}/v1/executions/stream?org=acme&repo=r`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal }).catch(() => null)
+    const key = String(res?.status ?? 'error')
+    statuses[key] = (statuses[key] ?? 0) + 1
+    if (res && res.status !== 200) await res.text()
+  }
+  const health = await timed(`http://127.0.0.1:${port}/health`)
+  console.log(`streams: 2,000 opened with one enterprise token: ${JSON.stringify(statuses)}; /health ${health}; server RSS ${rssMb(proc.pid)} MB`)
+  for (const c of controllers) c.abort()
+  proc.kill()
+  await proc.exited
+}
+
+await timing()
+await stalledUploads()
+await streams()
+process.exit(0)
