@@ -1,6 +1,8 @@
 import { HttpError, malformedRequest, payloadTooLarge, unsupportedMediaType } from './errors'
 
 export const MAX_BODY_BYTES = 1024 * 1024
+/** Up to this declared size a body is read whole (Bun's fast path) under one stall deadline. */
+const SMALL_BODY_BYTES = 64 * 1024
 
 export interface BodyLimits {
   /** Bytes of bodies being read at once, all requests together (declared lengths are reserved up front). */
@@ -37,13 +39,50 @@ export function createBodyReader(limits: BodyLimits) {
     }
   }
 
-  async function read(request: Request): Promise<Uint8Array> {
+  function track(reading: Reading) {
+    readings.add(reading)
+    if (!sweeper) {
+      sweeper = setInterval(sweep, Math.min(1000, limits.stallMs / 2))
+      ;(sweeper as { unref?: () => void }).unref?.()
+    }
+  }
+
+  /**
+   * A small body with a declared length (every API call): read whole by Bun's own fast path, and cut off
+   * if it has not all arrived within the stall time (a few KiB that take that long are stalled).
+   */
+  async function readSmall<T>(request: Request, declared: number, whole: () => Promise<T>): Promise<T> {
+    inFlight += declared
+    const reading: Reading = { lastProgress: performance.now(), abort: () => {} }
+    track(reading)
+    try {
+      return await new Promise<T>((resolve, reject) => {
+        reading.abort = reject
+        whole().then(resolve, reject)
+      })
+    } catch (error) {
+      throw error instanceof HttpError ? error : malformedRequest()
+    } finally {
+      readings.delete(reading)
+      inFlight -= declared
+    }
+  }
+
+  /** The declared length when it is small enough for readSmall, else 0 (413 and 503 are decided here). */
+  function admit(request: Request): number {
     const declared = Number(request.headers.get('content-length') ?? NaN)
     if (declared > MAX_BODY_BYTES) throw payloadTooLarge()
+    const reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
+    if (inFlight + reserved > limits.inFlightBytes) throw busy()
+    return reserved <= SMALL_BODY_BYTES ? reserved : 0
+  }
+
+  /** Any body with a declared length above SMALL_BODY_BYTES or none: chunk by chunk, each chunk resetting the stall clock. */
+  async function readStream(request: Request): Promise<Uint8Array> {
+    const declared = Number(request.headers.get('content-length') ?? NaN)
+    let reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
     const stream = request.body
     if (stream === null) return new Uint8Array(0)
-    let reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
-    if (inFlight + reserved > limits.inFlightBytes) throw busy()
     inFlight += reserved
     const reader = stream.getReader()
     const chunks: Uint8Array[] = []
@@ -59,11 +98,7 @@ export function createBodyReader(limits: BodyLimits) {
         wake?.()
       },
     }
-    readings.add(reading)
-    if (!sweeper) {
-      sweeper = setInterval(sweep, Math.min(1000, limits.stallMs / 2))
-      ;(sweeper as { unref?: () => void }).unref?.()
-    }
+    track(reading)
     try {
       for (;;) {
         const next = reader.read()
@@ -100,6 +135,14 @@ export function createBodyReader(limits: BodyLimits) {
     return out
   }
 
+  /** The raw bytes of a request body (for webhooks, whose signatures cover the exact bytes). */
+  async function read(request: Request): Promise<Uint8Array> {
+    // Decided before touching `request.body`: materialising the stream takes Bun off its fast path.
+    const small = admit(request)
+    if (small > 0) return new Uint8Array(await readSmall(request, small, () => request.arrayBuffer()))
+    return readStream(request)
+  }
+
   return {
     read,
     /** The JSON body of a request (null when there is none): 415 for another media type, 400 when unparsable. */
@@ -107,11 +150,13 @@ export function createBodyReader(limits: BodyLimits) {
       const contentType = request.headers.get('content-type') ?? ''
       const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
       if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
-      const bytes = await read(request)
-      if (bytes.byteLength === 0 && type === '') return null
+      const small = admit(request)
+      // JSON is UTF-8 (RFC 8259): decoded by Bun's text() on the fast path.
+      const text = small > 0 ? await readSmall(request, small, () => request.text()) : new TextDecoder().decode(await readStream(request))
+      if (text.length === 0 && type === '') return null
       if (type === '') throw unsupportedMediaType()
       try {
-        return JSON.parse(new TextDecoder().decode(bytes))
+        return JSON.parse(text)
       } catch {
         throw malformedRequest()
       }

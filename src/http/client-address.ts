@@ -15,12 +15,9 @@ export function clientAddress(request: Request, server: Server<unknown> | null |
   if (!raw) return 'unknown'
   // The common case, a plain IPv4 address, needs no parsing (this runs on every limited request).
   if (IPV4.test(raw)) return raw
-  try {
-    return ipaddr.process(raw).toString()
-  } catch {
-    // Not an address (only possible through X-Forwarded-For): kept as sent, capped so it cannot bloat a key.
-    return raw.slice(0, 64)
-  }
+  // Not an address (only possible through X-Forwarded-For): kept as sent, capped so it cannot bloat a key.
+  if (!ipaddr.isValid(raw)) return raw.slice(0, 64)
+  return ipaddr.process(raw).toString()
 }
 
 /**
