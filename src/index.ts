@@ -29,13 +29,6 @@ try {
   const server = app.server!
   // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
   void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
-  // The webhook packages too, a moment later (loading them costs ~100 ms of the event loop, which the first
-  // requests should not wait for): a first webhook then rarely waits for them, and a failed load is
-  // retried by the first webhook that needs them.
-  const warmTimer = setTimeout(
-    () => void app.services.verifiers.warm().catch((error) => logger.warn('webhook packages not loaded yet; will retry on first use', { error: String(error) })),
-    2000,
-  )
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
   // Started a moment after listen: booting a worker thread would otherwise compete with the first requests.
   let stopCheckpointer = () => {}
@@ -47,7 +40,6 @@ try {
     stopping = true
     stopRetention()
     clearTimeout(checkpointerTimer)
-    clearTimeout(warmTimer)
     stopCheckpointer()
     // Stop accepting, give in-flight requests up to 5 s, then close what is left (open event streams never
     // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.

@@ -15,9 +15,10 @@ const defaultLoader: PackageLoader = {
 const HEX_SHA256 = /^[0-9a-f]{64}$/
 
 /**
- * Signature checks with the official `stripe` and `razorpay` packages. Both are loaded once (`warm`, at
- * start-up) and a failed load is forgotten, so the next webhook tries again: a load failure throws (500,
- * and the provider retries later) and is never mistaken for a bad signature.
+ * Signature checks with the official `stripe` and `razorpay` packages, loaded on the first webhook that
+ * needs each (together ~40 MB and ~100 ms of the event loop that most self-hosters never use). A failed
+ * load is forgotten, so the next webhook tries again: a load failure throws (500, and the provider retries
+ * later) and is never mistaken for a bad signature.
  */
 export function createWebhookVerifiers(loader: PackageLoader = defaultLoader) {
   let stripe: Promise<Stripe> | undefined
@@ -39,7 +40,6 @@ export function createWebhookVerifiers(loader: PackageLoader = defaultLoader) {
     }))
 
   return {
-    warm: () => Promise.all([loadStripe(), loadRazorpay()]).then(() => undefined),
     /** The verified event, or null when the signature (or its timestamp) is wrong. Throws only if the package cannot load. */
     async stripe(raw: Buffer, header: string, secret: string): Promise<Stripe.Event | null> {
       const client = await loadStripe()
