@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
+import { checkedFetch } from './helpers/openapi'
 
 /*
  * The API as a person uses it in a browser (headless Debian Chromium, never a downloaded one): Swagger UI's
@@ -27,7 +28,7 @@ describe.skipIf(!existsSync(CHROMIUM))('in Chromium', () => {
   let token = ''
 
   const api = async (method: string, path: string, credential: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
+    const res = await checkedFetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),

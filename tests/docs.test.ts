@@ -5,6 +5,7 @@ import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
 import { makeTestApp } from './helpers/app'
+import { checkedFetch } from './helpers/openapi'
 
 const ROUTES: [string, string][] = [
   ['get', '/health'], ['get', '/metrics'],
@@ -70,31 +71,31 @@ describe.skipIf(!existsSync(CHROMIUM))('against a real listening server', () => 
   })
 
   test('the HTTP surface works over a socket: session, token, run, list, badge, client address', async () => {
-    const session = await fetch(`${base}/v1/sessions/create`, {
+    const session = await checkedFetch(`${base}/v1/sessions/create`, {
       method: 'POST',
       headers: { authorization: 'Bearer live-service-token', 'content-type': 'application/json' },
       body: JSON.stringify({ user_id: 'u', org_slug: 'live' }),
     }).then((r) => r.json())
-    const token = await fetch(`${base}/v1/tokens`, {
+    const token = await checkedFetch(`${base}/v1/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'ci' }),
     }).then((r) => r.json())
-    const run = await fetch(`${base}/v1/executions`, {
+    const run = await checkedFetch(`${base}/v1/executions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token.secret}`, 'content-type': 'application/json' },
       body: JSON.stringify({ repo: 'svc', branch: 'main', coverage: 91, baseline: 90 }),
     })
     expect(run.status).toBe(201)
-    const list = await fetch(`${base}/v1/executions?org=live&repo=svc`, { headers: { authorization: `Bearer ${token.secret}` } })
+    const list = await checkedFetch(`${base}/v1/executions?org=live&repo=svc`, { headers: { authorization: `Bearer ${token.secret}` } })
     expect(list.headers.get('ratelimit-limit')).toBe('60')
     expect((await list.json()).executions[0].delta).toBe('+1.00')
-    const badge = await fetch(`${base}/v1/badge/live/svc`)
+    const badge = await checkedFetch(`${base}/v1/badge/live/svc`)
     expect(badge.headers.get('content-type')).toBe('image/svg+xml')
     expect(await badge.text()).toContain('coverage: 91%')
     const denied = db.sqlite.query("SELECT remote FROM audit_events WHERE action = 'session.create'").get() as any
     expect(denied.remote).toBe('127.0.0.1')
-    const big = await fetch(`${base}/v1/tokens`, {
+    const big = await checkedFetch(`${base}/v1/tokens`, {
       method: 'POST',
       headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'x'.repeat(2 * 1024 * 1024) }),

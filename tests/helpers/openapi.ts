@@ -111,3 +111,11 @@ export async function checkAgainstDocument(request: Request, response: Response)
   checker ??= servedDocument().then(build)
   await (await checker)(request, response)
 }
+
+/** fetch() against a real listening server, its answer held to the document like every in-process one. */
+export async function checkedFetch(url: string, init?: RequestInit): Promise<Response> {
+  const response = await fetch(url, init)
+  const streaming = response.headers.get('content-type')?.startsWith('text/event-stream')
+  await checkAgainstDocument(new Request(url, { method: init?.method ?? 'GET', headers: init?.headers }), streaming ? new Response(null, { status: response.status, headers: response.headers }) : response.clone())
+  return response
+}
