@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock'
 import { safeEqual } from '../../lib/hash'
 import type { Logger } from '../../lib/logger'
 import type { BodyReader } from '../../http/body'
+import type { AddressLimit } from '../../http/rate-limit'
 import { bearer } from '../../http/auth'
 import { clientAddress } from '../../http/client-address'
 import { internalError, unauthorized } from '../../http/errors'
@@ -21,7 +22,7 @@ export interface SessionsDeps {
   body: BodyReader
   limitDenials?: (address: string) => void
   /** The per-address limit of unauthenticated routes (DELETE takes no credential). */
-  limitAddress?: (request: Request, server: any, set: { headers: Record<string, any> }) => void
+  limitAddress?: AddressLimit
   /** Told when a session ends, so the streams it opened end too. */
   ended?: (sessionId: string) => void
 }
