@@ -12,6 +12,7 @@ import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
 import { auditModule } from './modules/audit'
+import { auditNow } from './modules/audit/service'
 import { authModule } from './modules/auth'
 import { badgesModule } from './modules/badges'
 import { createRenderer } from './modules/badges/render'
@@ -67,7 +68,19 @@ export function createApp(deps: AppDeps) {
   const limitDenials = (address: string) =>
     rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})
   const tickets = createStreamTickets(db, clock, config.streamTicketTtlSeconds)
-  const authenticate = createAuthenticator({ config, db, clock, logger, sessions, verifier, orgs, limitDenials, tickets: tickets.resolve })
+  const authenticate = createAuthenticator({
+    config,
+    limitDenials,
+    credentials: {
+      token: (raw) => verifier.verify(raw),
+      session: (raw) => sessions.find(raw),
+      ticket: (raw) => tickets.resolve(raw),
+      org: (id) => orgs.byId(id),
+      tokenValid: (id) => verifier.isValid(id),
+      sessionValid: (id) => sessions.isValid(id),
+      audit: (event) => auditNow(db.orm, logger, clock.now(), event),
+    },
+  })
   // A rotated token in its grace period shares its successor's bucket (principal.bucket).
   const limiter: CredentialLimiter = (principal, set) =>
     rateLimiter.enforce(

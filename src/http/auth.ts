@@ -1,15 +1,32 @@
 import { Elysia } from 'elysia'
 import type { Config } from '../config'
-import type { Db } from '../db/client'
-import type { Clock } from '../lib/clock'
-import type { Logger } from '../lib/logger'
-import { auditNow } from '../modules/audit/service'
-import type { OrgDirectory, OrgSummary } from '../modules/orgs/directory'
-import type { SessionStore } from '../modules/sessions/service'
-import type { TokenVerifier } from '../modules/tokens/verifier'
+import type { Plan } from '../db/schema'
 import type { BodyReader } from './body'
-import { clientAddress } from './client-address'
+import { clientAddress, type Peer } from './client-address'
 import { forbidden, HttpError, invalidToken, unauthorized } from './errors'
+
+/** The caller's organisation as every guarded route needs it (plan → limits and caps). */
+export interface OrgSummary {
+  id: string
+  slug: string
+  plan: Plan
+  billingStatus: 'active' | 'past_due'
+}
+
+/**
+ * What the features tell this module about credentials; createApp wires it to the tokens, sessions,
+ * stream-ticket, organisation and audit modules, so `http/` depends on none of them.
+ */
+export interface CredentialResolver {
+  token(raw: string): { tokenId: string; orgId: string; scopes: string[]; agentType: string; bucket: string } | null
+  session(raw: string): { sessionId: string; userId: string; orgId: string } | null
+  ticket(raw: string): { orgId: string; repo: string; parent: string } | null
+  org(id: string): OrgSummary | null
+  tokenValid(id: string): boolean
+  sessionValid(id: string): boolean
+  /** Records one refusal (row and `[audit]` line); must not throw, since a refusal cannot depend on it. */
+  audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): void
+}
 
 /** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
 export type Principal = (
@@ -23,8 +40,6 @@ export type Principal = (
  */
 export type Need = 'session' | 'execute' | 'read' | 'stream'
 
-/** Resolves a stream ticket to its binding (see modules/executions/tickets.ts). */
-export type TicketResolver = (raw: string) => { orgId: string; repo: string; parent: string } | null
 
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
 export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => void
@@ -36,14 +51,7 @@ export function credentialKey(principal: Principal): string {
 
 export interface AuthDeps {
   config: Config
-  db: Db
-  clock: Clock
-  logger: Logger
-  sessions: SessionStore
-  verifier: TokenVerifier
-  orgs: OrgDirectory
-  limiter?: CredentialLimiter
-  tickets?: TicketResolver
+  credentials: CredentialResolver
   /**
    * Takes one refusal from the client address's allowance and throws 429 when it is spent: every refusal
    * writes an audit row, so unauthenticated floods must not turn into unbounded writes.
@@ -65,16 +73,16 @@ export function bearer(request: Request): string | null {
  * read routes answer 401 `invalid token`; a valid credential of the wrong kind or scope answers 403.
  */
 export function createAuthenticator(deps: AuthDeps) {
-  const { sessions, verifier, orgs } = deps
+  const { credentials } = deps
 
   /**
    * Counts one refused credential against the client address (429 once its allowance is spent) and
    * audits it. Every route that takes a credential, including a badge's `?token=`, refuses through here.
    */
-  function refuse(request: Request, server: any, reason: string): void {
+  function refuse(request: Request, server: Peer, reason: string): void {
     const remote = clientAddress(request, server, deps.config.trustProxy)
     deps.limitDenials?.(remote)
-    auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
+    credentials.audit({
       action: 'auth.denied',
       fields: { method: request.method, path: new URL(request.url).pathname, reason, remote },
       actor: 'anonymous',
@@ -82,19 +90,19 @@ export function createAuthenticator(deps: AuthDeps) {
     })
   }
 
-  function deny(request: Request, server: any, reason: string, error: HttpError): never {
+  function deny(request: Request, server: Peer, reason: string, error: HttpError): never {
     refuse(request, server, reason)
     throw error
   }
 
   function principalOf(raw: string): Principal | null {
     if (raw.startsWith('nlp_')) {
-      const token = verifier.verify(raw)
-      const org = token && orgs.byId(token.orgId)
+      const token = credentials.token(raw)
+      const org = token && credentials.org(token.orgId)
       if (token && org) return { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType, bucket: token.bucket }
     } else if (raw.startsWith('nls_')) {
-      const session = sessions.find(raw)
-      const org = session && orgs.byId(session.orgId)
+      const session = credentials.session(raw)
+      const org = session && credentials.org(session.orgId)
       if (session && org) return { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
     }
     return null
@@ -102,17 +110,17 @@ export function createAuthenticator(deps: AuthDeps) {
 
   /** A ticket's parent credential as a read-only principal bound to the ticket's repository, or null. */
   function ticketPrincipal(raw: string): Principal | null {
-    const ticket = deps.tickets?.(raw)
+    const ticket = credentials.ticket(raw)
     if (!ticket) return null
-    const org = orgs.byId(ticket.orgId)
+    const org = credentials.org(ticket.orgId)
     if (!org) return null
     const id = ticket.parent.slice(2)
     if (ticket.parent.startsWith('t:'))
-      return verifier.isValid(id) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
-    return sessions.isValid(id) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
+      return credentials.tokenValid(id) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
+    return credentials.sessionValid(id) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
   }
 
-  function authenticate(need: Need, request: Request, server: any): Principal {
+  function authenticate(need: Need, request: Request, server: Peer): Principal {
     // Built only when refusing: an Error captures a stack trace, too dear for every request.
     const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
@@ -142,14 +150,13 @@ export function createAuthenticator(deps: AuthDeps) {
     refuse,
     /** Whether a credential resolved earlier is still accepted (revoked, past grace, logged out or expired → false). */
     stillValid(principal: Principal): boolean {
-      return principal.kind === 'token' ? verifier.isValid(principal.tokenId) : sessions.isValid(principal.sessionId)
+      return principal.kind === 'token' ? credentials.tokenValid(principal.tokenId) : credentials.sessionValid(principal.sessionId)
     },
   })
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
 
-const resolved = new WeakMap<Request, Principal>()
 
 /**
  * The `auth` macro: `{ auth: 'session' | 'execute' | 'read' }` on a route resolves `principal`.
@@ -159,7 +166,10 @@ const resolved = new WeakMap<Request, Principal>()
  * validation messages.
  */
 export function authPlugin(authenticate: Authenticate, limiter: CredentialLimiter | undefined, body: BodyReader) {
-  const gate = (need: Need, request: Request, server: any, set: any) => {
+  // Where the principal waits between the hook that resolves it and `resolve`: one map per app, keyed by
+  // the request (a property added to Elysia's context object would change its shape and cost every route).
+  const resolved = new WeakMap<Request, Principal>()
+  const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }) => {
     if (resolved.has(request)) return
     const principal = authenticate(need, request, server)
     limiter?.(principal, set)
@@ -168,11 +178,11 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
       parse({ request, server, set }) {
-        gate(need, request, server, set)
+        gate(need, request, server, set as any)
         return body.json(request)
       },
       transform({ request, server, set }) {
-        gate(need, request, server, set)
+        gate(need, request, server, set as any)
       },
       resolve({ request }) {
         return { principal: resolved.get(request)! }

@@ -1,6 +1,9 @@
 import type { Server } from 'bun'
 import ipaddr from 'ipaddr.js'
 
+/** The server a request came through (null in app.handle tests): where the peer address comes from. */
+export type Peer = Server<unknown> | null | undefined
+
 /**
  * The client's address: the socket's peer, or with TRUST_PROXY the first X-Forwarded-For entry
  * (only safe behind a proxy that overwrites that header). IPv4-mapped IPv6 (`::ffff:127.0.0.1`) is
@@ -8,7 +11,7 @@ import ipaddr from 'ipaddr.js'
  */
 const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
 
-export function clientAddress(request: Request, server: Server<unknown> | null | undefined, trustProxy: boolean): string {
+export function clientAddress(request: Request, server: Peer, trustProxy: boolean): string {
   let raw: string | undefined
   if (trustProxy) raw = request.headers.get('x-forwarded-for')?.split(',', 1)[0]!.trim() || undefined
   raw ??= server?.requestIP(request)?.address

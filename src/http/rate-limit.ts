@@ -1,4 +1,5 @@
 import type { Clock } from '../lib/clock'
+import type { Peer } from './client-address'
 import { tooManyRequests } from './errors'
 
 /*
@@ -79,4 +80,4 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
 export type RateLimiter = ReturnType<typeof createRateLimiter>
 
 /** The per-client-address limit of unauthenticated routes: sets RateLimit-* headers, throws 429 when spent. */
-export type AddressLimit = (request: Request, server: any, set: { headers: Record<string, any> }) => void
+export type AddressLimit = (request: Request, server: Peer, set: { headers: Record<string, any> }) => void

@@ -1,5 +1,4 @@
 import { t, type TSchema } from 'elysia'
-import type { RouteFacts } from '../modules/docs/exact'
 
 const DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request',
@@ -27,6 +26,15 @@ export function errors<const S extends number>(...statuses: S[]): Record<S, TSch
 /** Documented, not format-checked on the way out: the server writes these itself (see lib/clock.ts isoSeconds). */
 export const Timestamp = t.String({ description: 'ISO 8601 UTC, second precision', examples: ['2026-03-18T09:00:00Z'] })
 export const NullableTimestamp = t.Union([Timestamp, t.Null()])
+
+/** What the document's finishing pass (modules/docs/exact.ts) reads from each route. */
+export interface RouteFacts {
+  method: string
+  path: string
+  body?: Record<string, any>
+  detail?: Record<string, any>
+  auth?: boolean
+}
 
 /**
  * Response schemas that document a route without being enforced at run time. Hot routes return a

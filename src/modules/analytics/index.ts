@@ -4,7 +4,7 @@ import { authPlugin, type Authenticate, type CredentialLimiter } from '../../htt
 import { paymentRequired } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
 import type { Clock } from '../../lib/clock'
-import { SECURITY } from '../docs'
+import { SECURITY } from '../../http/security'
 import { PLAN_LIMITS } from '../plans'
 import type { Analytics } from './service'
 

@@ -5,7 +5,7 @@ import { badRequest, paymentRequired } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
 import type { Db } from '../../db/client'
 import { isoSeconds } from '../../lib/clock'
-import { SECURITY } from '../docs'
+import { SECURITY } from '../../http/security'
 import { PLAN_LIMITS } from '../plans'
 
 export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader }) {

@@ -1,6 +1,7 @@
 import { Elysia, t } from 'elysia'
 import { errors, type DocumentedResponses } from '../../http/schemas'
 import type { Authenticate } from '../../http/auth'
+import type { Peer } from '../../http/client-address'
 import type { BadgeData } from './service'
 import { repoFromPath, REPO_MAX_LENGTH } from '../repos/name'
 import type { Renderer, Rendered } from './render'
@@ -43,7 +44,7 @@ const common = {
 /** Public SVG badges and trend graphs: always 200 with a picture (grey `unknown` when there is nothing to show). */
 export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: DocumentedResponses; refuse: Authenticate['refuse'] }) {
   const { data, renderer } = deps
-  const refusals = (request: Request, server: any) => (reason: string) => deps.refuse(request, server, reason)
+  const refusals = (request: Request, server: Peer) => (reason: string) => deps.refuse(request, server, reason)
   deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
   deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
   const badgeQuery = t.Object({
@@ -55,7 +56,7 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     ...common,
     n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
   })
-  type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: any; set: any }
+  type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: any }
   const badge = ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
     const coverage = data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
     const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
 import type { BodyReader } from '../../http/body'
-import { clientAddress } from '../../http/client-address'
+import { clientAddress, type Peer } from '../../http/client-address'
 import { badRequest, HttpError, internalError } from '../../http/errors'
 import { errors } from '../../http/schemas'
 import { sha256Hex } from '../../lib/hash'
@@ -49,7 +49,7 @@ export interface WebhookDeps extends BillingDeps {
 export function billingModule(deps: WebhookDeps) {
   const { config } = deps
   const rawBody = async (request: Request) => Buffer.from(await deps.body.read(request))
-  const refuse = (provider: Provider, request: Request, server: any, message: string): never => {
+  const refuse = (provider: Provider, request: Request, server: Peer, message: string): never => {
     deps.observe?.(provider, 'invalid_signature')
     deps.limitDenials?.(clientAddress(request, server, config.trustProxy))
     throw new HttpError(401, message)

@@ -17,15 +17,11 @@
  * - public operations get `security: []`; every operation lists the error statuses it can answer.
  */
 
+import type { RouteFacts } from '../../http/schemas'
+
 type Json = Record<string, any>
 
-export interface RouteFacts {
-  method: string
-  path: string
-  body?: Json
-  detail?: Json
-  auth?: boolean
-}
+export type { RouteFacts }
 
 export interface HeaderParameter {
   name: string

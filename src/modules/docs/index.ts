@@ -13,12 +13,6 @@ const ASSETS = new Map([
   ['swagger-ui.css', 'text/css; charset=utf-8'],
 ])
 
-type Requirement = Record<string, string[]>[]
-export const SECURITY: Record<'session' | 'token' | 'either', Requirement> = {
-  session: [{ sessionToken: [] }],
-  token: [{ apiToken: [] }],
-  either: [{ sessionToken: [] }, { apiToken: [] }],
-}
 
 const text = { type: 'string' }
 /** The documentation's own routes, which the generator leaves out. */

@@ -1,13 +1,9 @@
 import type { Db } from '../../db/client'
 import type { Plan } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
+import type { OrgSummary } from '../../http/auth'
 
-export interface OrgSummary {
-  id: string
-  slug: string
-  plan: Plan
-  billingStatus: 'active' | 'past_due'
-}
+export type { OrgSummary }
 
 /*
  * Organisations are read on every authenticated request (plan → rate limit and caps), so they are cached

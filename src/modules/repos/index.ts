@@ -2,8 +2,9 @@ import { Elysia, t } from 'elysia'
 import type { BodyReader } from '../../http/body'
 import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
 import { errors, NullableTimestamp } from '../../http/schemas'
-import { SECURITY } from '../docs'
-import { actorOf } from '../tokens'
+import { SECURITY } from '../../http/security'
+import { actorOf } from '../../http/actor'
+import type { Peer } from '../../http/client-address'
 import type { RepoService } from './service'
 import { repoFromPath, REPO_MAX_LENGTH } from './name'
 
@@ -29,7 +30,7 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
     response: { 200: RepoView, ...errors(400, 401, 403, 404, 408, 413, 415, 429, 503) },
     detail: { tags: ['Repositories'], summary: "Change a repository's default branch or privacy", security: SECURITY.session },
   }
-  const patch = ({ principal, params, body, request, server }: { principal: Principal; params: { repo?: string; '*'?: string }; body: typeof patchBody.static; request: Request; server: any }) =>
+  const patch = ({ principal, params, body, request, server }: { principal: Principal; params: { repo?: string; '*'?: string }; body: typeof patchBody.static; request: Request; server: Peer }) =>
     deps.repos.update(actorOf(principal, request, server, deps.trustProxy), repoFromPath(params), body)
   return new Elysia({ name: 'repos' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))

@@ -6,7 +6,8 @@ import type { Config } from '../../config'
 import { badRequest, notFound } from '../../http/errors'
 import { recordAudit } from '../audit/service'
 import { PLAN_LIMITS, ratePerMinute } from '../plans'
-import { tokensInUse, type Actor } from '../tokens/service'
+import type { Actor } from '../../http/actor'
+import { tokensInUse } from '../tokens/service'
 
 interface RepoRow {
   id: number

@@ -7,7 +7,7 @@ import type { Logger } from '../../lib/logger'
 import type { BodyReader } from '../../http/body'
 import type { AddressLimit } from '../../http/rate-limit'
 import { bearer } from '../../http/auth'
-import { clientAddress } from '../../http/client-address'
+import { clientAddress, type Peer } from '../../http/client-address'
 import { internalError, unauthorized } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
 import { auditNow } from '../audit/service'
@@ -29,7 +29,7 @@ export interface SessionsDeps {
 
 export function sessionsModule(deps: SessionsDeps) {
   const { config } = deps
-  const checkServiceToken = (request: Request, server: any) => {
+  const checkServiceToken = (request: Request, server: Peer) => {
     if (!config.serviceToken) throw internalError('service token not configured')
     const given = bearer(request) ?? ''
     if (safeEqual(given, config.serviceToken)) return

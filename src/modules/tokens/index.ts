@@ -2,24 +2,16 @@ import { Elysia, t } from 'elysia'
 import type { Authenticate, Principal } from '../../http/auth'
 import type { BodyReader } from '../../http/body'
 import { authPlugin, type CredentialLimiter } from '../../http/auth'
-import { clientAddress } from '../../http/client-address'
 import { errors } from '../../http/schemas'
-import { SECURITY } from '../docs'
+import { SECURITY } from '../../http/security'
 import { CreatedToken, CreateTokenBody, RotatedToken, TokenParams, TokenView, AgentType } from './model'
-import { createToken, getToken, listTokens, revokeToken, rotateToken, updateAgentType, type Actor, type TokenDeps } from './service'
-
-export function actorOf(principal: Principal, request: Request, server: any, trustProxy: boolean): Actor {
-  return {
-    orgId: principal.org.id,
-    plan: principal.org.plan,
-    actor: principal.kind === 'session' ? `user:${principal.userId}` : `token:${principal.tokenId}`,
-    remote: clientAddress(request, server, trustProxy),
-  }
-}
+import { createToken, getToken, listTokens, revokeToken, rotateToken, updateAgentType, type TokenDeps } from './service'
+import { actorOf } from '../../http/actor'
+import type { Peer } from '../../http/client-address'
 
 export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
   const detail = (summary: string) => ({ tags: ['Tokens'], summary, security: SECURITY.session })
-  const who = (principal: Principal, request: Request, server: any) => actorOf(principal, request, server, deps.trustProxy)
+  const who = (principal: Principal, request: Request, server: Peer) => actorOf(principal, request, server, deps.trustProxy)
   return new Elysia({ name: 'tokens' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get('/v1/tokens', ({ principal }) => ({ tokens: listTokens(deps, principal.org.id) }), {

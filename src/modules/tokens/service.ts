@@ -5,6 +5,7 @@ import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { randomHex } from '../../lib/ids'
 import type { Logger } from '../../lib/logger'
+import type { Actor } from '../../http/actor'
 import { conflict, notFound, paymentRequired } from '../../http/errors'
 import { recordAudit } from '../audit/service'
 import { PLAN_LIMITS } from '../plans'
@@ -21,13 +22,6 @@ export interface TokenDeps {
   ended?: (tokenId: string) => void
 }
 
-/** Who is acting, for the audit trail. */
-export interface Actor {
-  orgId: string
-  plan: Plan
-  actor: string
-  remote: string
-}
 
 type Tx = Parameters<Parameters<Db['orm']['transaction']>[0]>[0]
 
