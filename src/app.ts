@@ -11,6 +11,7 @@ import { createRateLimiter, type AddressLimit } from './http/rate-limit'
 import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
+import { createRollups } from './modules/analytics/rollups'
 import { auditModule } from './modules/audit'
 import { auditNow } from './modules/audit/service'
 import { authModule } from './modules/auth'
@@ -95,7 +96,8 @@ export function createApp(deps: AppDeps) {
   const streams = createStreamRegistry()
   const verifiers = createWebhookVerifiers(deps.billingPackages)
   const bus = createExecutionBus()
-  const store = createExecutionStore(db, clock, bus, metrics.ingested)
+  const rollups = createRollups(db.sqlite)
+  const store = createExecutionStore({ db, clock, bus, onInsert: (execution) => rollups.add(execution), onIngest: metrics.ingested })
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)

@@ -1,0 +1,63 @@
+import { HttpError } from '../../http/errors'
+import { Lru } from '../../lib/lru'
+import { decodeCursor, encodeCursor, executionView } from './format'
+import type { ExecutionQueries, RepoRow } from './queries'
+
+const NO_CURSOR = 'exe_~'
+/** Cached first pages (and cursor pages): about 2.5 KB each. */
+const LIST_CACHE_ENTRIES = 2000
+const EMPTY_LIST = JSON.stringify({ executions: [], total: 0, next_cursor: null })
+const badCursor = () => new HttpError(400, 'invalid query: cursor is not a cursor this API returned')
+
+export interface ListOptions {
+  limit: number
+  cursor?: string
+  branch?: string
+}
+
+/**
+ * The list as JSON. A page is served from memory while the repository's version (bumped in the same
+ * transaction as every insert and deletion, by any instance) is unchanged; the version read is the one
+ * statement a cached page costs.
+ */
+export function createListCache(queries: ExecutionQueries) {
+  const cache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES)
+
+  /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
+  function page(repo: RepoRow, repoName: string, options: ListOptions) {
+    let before = NO_CURSOR
+    if (options.cursor !== undefined) {
+      const decoded = decodeCursor(options.cursor)
+      if (decoded === null) throw badCursor()
+      before = decoded
+    }
+    const rows =
+      options.branch === undefined
+        ? queries.page.all(repoName, repo.id, before, options.limit + 1)
+        : queries.branchPage.all(repoName, repo.id, options.branch, before, options.limit + 1)
+    const more = rows.length > options.limit
+    if (more) rows.pop()
+    return {
+      executions: rows.map(executionView),
+      total: repo.execution_count,
+      next_cursor: more ? encodeCursor(rows[rows.length - 1]!.id) : null,
+    }
+  }
+
+  return {
+    listJson(orgId: string, repoName: string, options: ListOptions): string {
+      const repo = queries.repoByName.get(orgId, repoName)
+      if (!repo) {
+        // The same answer to a bad cursor whether or not the repository exists yet.
+        if (options.cursor !== undefined && decodeCursor(options.cursor) === null) throw badCursor()
+        return EMPTY_LIST
+      }
+      const key = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`
+      const hit = cache.get(key)
+      if (hit && hit.version === repo.version) return hit.json
+      const json = JSON.stringify(page(repo, repoName, options))
+      cache.set(key, { version: repo.version, json })
+      return json
+    },
+  }
+}
