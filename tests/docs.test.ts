@@ -12,7 +12,7 @@ const ROUTES: [string, string][] = [
   ['post', '/v1/sessions/create'], ['delete', '/v1/sessions/{id}'],
   ['get', '/v1/tokens'], ['post', '/v1/tokens'], ['get', '/v1/tokens/{id}'], ['patch', '/v1/tokens/{id}'],
   ['post', '/v1/tokens/{id}/rotate'], ['delete', '/v1/tokens/{id}'], ['post', '/v1/auth/validate'],
-  ['post', '/v1/executions'], ['get', '/v1/executions'], ['get', '/v1/executions/stream'],
+  ['post', '/v1/executions'], ['get', '/v1/executions'], ['get', '/v1/executions/stream'], ['post', '/v1/stream-tickets'],
   ['get', '/v1/repos'], ['patch', '/v1/repos/{repo}'], ['get', '/v1/usage'],
   ['get', '/v1/badge/{org}/{repo}'], ['get', '/v1/trend/{org}/{repo}'],
   ['get', '/v1/analytics'], ['get', '/v1/audit-log'],
