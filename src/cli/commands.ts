@@ -81,7 +81,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
       }
     }
     case 'migrate':
-      // openDatabase has applied every migration in drizzle/ by now.
+      // openDatabase has applied every migration in drizzle/sqlite/ by now.
       return 'migrations applied'
     case 'purge': {
       const result = await sweepRetention(db, now)

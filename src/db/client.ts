@@ -17,7 +17,7 @@ export interface Db {
   close(): void
 }
 
-export const MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle')
+export const MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'sqlite')
 
 function filePath(url: string): string {
   if (url.startsWith('postgres://') || url.startsWith('postgresql://'))

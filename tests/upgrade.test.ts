@@ -1,0 +1,46 @@
+import { expect, test } from 'bun:test'
+import { Database } from 'bun:sqlite'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { drizzle } from 'drizzle-orm/bun-sqlite'
+import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
+import { createApp } from '../src/app'
+import { loadConfig } from '../src/config'
+import { MIGRATIONS_FOLDER, openDatabase } from '../src/db/client'
+
+/*
+ * The upgrade path for self-hosters (README): a database made by an earlier release — only the first
+ * migration applied, an API token in the old format — opens with today's code, which applies the rest in
+ * place; its data and its token keep working.
+ */
+test('a database at the first migration upgrades in place; its old-format token still validates', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nolapse-upgrade-'))
+  // The migrations folder as the first release shipped it: 0000 alone.
+  const first = join(dir, 'migrations')
+  mkdirSync(join(first, 'meta'), { recursive: true })
+  cpSync(join(MIGRATIONS_FOLDER, '0000_init.sql'), join(first, '0000_init.sql'))
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8'))
+  writeFileSync(join(first, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, 1) }))
+  const path = join(dir, 'old.db')
+  const old = new Database(path, { create: true, strict: true })
+  old.exec('PRAGMA journal_mode = WAL')
+  migrate(drizzle(old), { migrationsFolder: first })
+  const id = crypto.randomUUID()
+  const token = `nlp_${id.replaceAll('-', '')}0badc0de`
+  old.run("INSERT INTO organisations (id, slug, name, plan, created_at) VALUES ('org_old', 'acme', 'Acme', 'team', 0)")
+  old.run("INSERT INTO api_tokens (id, org_id, name, secret_hash, scopes, created_at) VALUES (?, 'org_old', 'ci', ?, '[\"execute\"]', 0)", [
+    id,
+    new Bun.CryptoHasher('sha256').update(token).digest('hex'),
+  ])
+  old.close()
+
+  const db = openDatabase(path)
+  const applied = db.sqlite.query('SELECT count(*) AS n FROM __drizzle_migrations').get() as { n: number }
+  expect(applied.n).toBe(journal.entries.length)
+  expect(db.sqlite.query("SELECT name FROM sqlite_master WHERE name = 'stream_tickets'").get()).toEqual({ name: 'stream_tickets' })
+  const app = createApp({ config: loadConfig({ DATABASE_URL: path, SERVICE_TOKEN: 'x' }), db, logger: { debug() {}, info() {}, warn() {}, error() {}, access() {}, audit() {} } })
+  const res = await app.handle(new Request('http://localhost/v1/auth/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) }))
+  expect([res.status, await res.json()]).toEqual([200, { valid: true, org_id: 'org_old', scopes: ['execute'] }])
+  db.close()
+})
