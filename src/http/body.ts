@@ -68,19 +68,20 @@ export function createBodyReader(limits: BodyLimits) {
     }
   }
 
-  /** The declared length when it is small enough for readSmall, else 0 (413 and 503 are decided here). */
+  /** The declared length to reserve (0 when none is declared); 413 and 503 are decided here. */
   function admit(request: Request): number {
     const declared = Number(request.headers.get('content-length') ?? NaN)
     if (declared > MAX_BODY_BYTES) throw payloadTooLarge()
     const reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
     if (inFlight + reserved > limits.inFlightBytes) throw busy()
-    return reserved <= SMALL_BODY_BYTES ? reserved : 0
+    return reserved
   }
 
+  const isSmall = (reserved: number) => reserved > 0 && reserved <= SMALL_BODY_BYTES
+
   /** Any body with a declared length above SMALL_BODY_BYTES or none: chunk by chunk, each chunk resetting the stall clock. */
-  async function readStream(request: Request): Promise<Uint8Array> {
-    const declared = Number(request.headers.get('content-length') ?? NaN)
-    let reserved = Number.isFinite(declared) && declared > 0 ? declared : 0
+  async function readStream(request: Request, declared: number): Promise<Uint8Array> {
+    let reserved = declared
     const stream = request.body
     if (stream === null) return new Uint8Array(0)
     inFlight += reserved
@@ -138,9 +139,9 @@ export function createBodyReader(limits: BodyLimits) {
   /** The raw bytes of a request body (for webhooks, whose signatures cover the exact bytes). */
   async function read(request: Request): Promise<Uint8Array> {
     // Decided before touching `request.body`: materialising the stream takes Bun off its fast path.
-    const small = admit(request)
-    if (small > 0) return new Uint8Array(await readSmall(request, small, () => request.arrayBuffer()))
-    return readStream(request)
+    const reserved = admit(request)
+    if (isSmall(reserved)) return new Uint8Array(await readSmall(request, reserved, () => request.arrayBuffer()))
+    return readStream(request, reserved)
   }
 
   return {
@@ -150,9 +151,9 @@ export function createBodyReader(limits: BodyLimits) {
       const contentType = request.headers.get('content-type') ?? ''
       const type = contentType.split(';', 1)[0]!.trim().toLowerCase()
       if (type !== '' && type !== 'application/json' && !type.endsWith('+json')) throw unsupportedMediaType()
-      const small = admit(request)
+      const reserved = admit(request)
       // JSON is UTF-8 (RFC 8259): decoded by Bun's text() on the fast path.
-      const text = small > 0 ? await readSmall(request, small, () => request.text()) : new TextDecoder().decode(await readStream(request))
+      const text = isSmall(reserved) ? await readSmall(request, reserved, () => request.text()) : new TextDecoder().decode(await readStream(request, reserved))
       if (text.length === 0 && type === '') return null
       if (type === '') throw unsupportedMediaType()
       try {

@@ -1,6 +1,7 @@
 import { t, type TSchema } from 'elysia'
 
-const DESCRIPTIONS: Record<number, string> = {
+/** What each error status means, for the document (route maps and the finishing pass in docs/exact.ts). */
+export const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Invalid request',
   401: 'Missing or invalid credential',
   402: 'Plan limit reached or plan feature needed',
@@ -19,7 +20,7 @@ const DESCRIPTIONS: Record<number, string> = {
 export function errors<const S extends number>(...statuses: S[]): Record<S, TSchema> {
   const out = {} as Record<S, TSchema>
   for (const status of statuses)
-    out[status] = t.Object({ error: t.String() }, { description: DESCRIPTIONS[status] ?? 'Error' })
+    out[status] = t.Object({ error: t.String() }, { description: ERROR_DESCRIPTIONS[status] ?? 'Error' })
   return out
 }
 

@@ -17,7 +17,7 @@
  * - public operations get `security: []`; every operation lists the error statuses it can answer.
  */
 
-import type { RouteFacts } from '../../http/schemas'
+import { ERROR_DESCRIPTIONS, type RouteFacts } from '../../http/schemas'
 
 type Json = Record<string, any>
 
@@ -72,21 +72,10 @@ function implicitErrors(facts: RouteFacts, hasParameters: boolean): number[] {
   return statuses
 }
 
-const DESCRIPTIONS: Record<number, string> = {
-  400: 'Invalid request',
-  401: 'Missing or invalid credential',
-  403: 'Credential lacks the scope, plan or organisation',
-  404: 'Not found',
-  408: 'The request body stalled',
-  413: 'Body over 1 MiB',
-  415: 'Body is not application/json',
-  429: 'Rate limit exceeded (or, for event streams, a stream cap is full)',
-  500: 'Internal error',
-  503: 'Too many request bodies in flight; retry after Retry-After',
-}
 
-const errorResponse = (status: number) => ({
-  description: DESCRIPTIONS[status] ?? 'Error',
+/** An OpenAPI response of `{"error": string}` for `status`. */
+export const errorResponse = (status: number) => ({
+  description: ERROR_DESCRIPTIONS[status] ?? 'Error',
   content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: { type: 'string' } } } } },
 })
 

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
 import { errors, type DocumentedResponses } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
-import { exactDocument } from './exact'
+import { errorResponse, exactDocument } from './exact'
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
@@ -23,7 +23,7 @@ const DOC_PATHS = {
       summary: 'Swagger UI (also at /swagger/)',
       operationId: 'getSwagger',
       security: [],
-      responses: { 200: { description: 'The Swagger UI page', content: { 'text/html': { schema: text } } }, 429: { description: 'Rate limit exceeded', content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: text } } } } } },
+      responses: { 200: { description: 'The Swagger UI page', content: { 'text/html': { schema: text } } }, 429: errorResponse(429) },
     },
   },
   '/swagger/json': {
@@ -32,7 +32,7 @@ const DOC_PATHS = {
       summary: 'This OpenAPI document',
       operationId: 'getSwaggerJson',
       security: [],
-      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 429: { description: 'Rate limit exceeded', content: { 'application/json': { schema: { type: 'object', required: ['error'], properties: { error: text } } } } } },
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 429: errorResponse(429) },
     },
   },
 }
@@ -41,15 +41,20 @@ const DOC_PATHS = {
 export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimit) {
   // Documented, not encoded: the handler answers with the file itself.
   docs.add('GET', '/swagger/assets/:file', { 200: t.String({ description: 'The file' }), ...errors(404) })
+  let generated: unknown
+  let finished: Record<string, any> | undefined
   return new Elysia({ name: 'docs' })
     .onTransform(({ request, server, set }) => limitAddress?.(request, server, set))
     .onAfterHandle(({ path, response }) => {
-      if (path === '/swagger/json') {
-        const doc = exactDocument(response as Record<string, any>, docs.routes())
-        doc.paths = { ...doc.paths, ...DOC_PATHS }
-        doc.tags = [...(doc.tags ?? []), { name: 'Docs', description: 'This document and Swagger UI' }]
-        return doc
-      }
+      if (path !== '/swagger/json') return
+      // The generator hands back one cached document once the routes are known: finish it once too.
+      if (response === generated && finished) return finished
+      const doc = exactDocument(response as Record<string, any>, docs.routes())
+      doc.paths = { ...doc.paths, ...DOC_PATHS }
+      doc.tags = [...(doc.tags ?? []), { name: 'Docs', description: 'This document and Swagger UI' }]
+      generated = response
+      finished = doc
+      return doc
     })
     .use(
       openapi({
