@@ -3,7 +3,7 @@ import type { Config } from './config'
 import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
-import { createAuthenticator, type CredentialLimiter } from './http/auth'
+import { createAuthenticator, sessionCredential, tokenCredential, type CredentialLimiter } from './http/auth'
 import { createBodyReader } from './http/body'
 import { addressBucket, clientAddress } from './http/client-address'
 import { corePlugin } from './http/core'
@@ -111,7 +111,7 @@ export function createApp(deps: AppDeps) {
     .use(docsModule(docs, limitAddress))
     .use(healthModule(docs))
     .use(metricsModule({ config, metrics, limitAddress }))
-    .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(`s:${id}`) }))
+    .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(sessionCredential(id)) }))
     .use(authModule({ verifier, orgs, addressLimiter: limitAddress, body, docs }))
     .use(
       tokensModule({
@@ -122,7 +122,7 @@ export function createApp(deps: AppDeps) {
         ...guarded,
         graceSeconds: config.tokenRotationGraceSeconds,
         trustProxy: config.trustProxy,
-        ended: (id) => streams.end(`t:${id}`),
+        ended: (id) => streams.end(tokenCredential(id)),
       }),
     )
     .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets }))

@@ -44,9 +44,11 @@ export type Need = 'session' | 'execute' | 'read' | 'stream'
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
 export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => void
 
-/** The one name of a credential, for stream slots and for ending what it opened. */
+/** The one name of a credential (`t:<token id>`, `s:<session id>`), for stream slots, tickets and ending what it opened. */
+export const tokenCredential = (id: string) => `t:${id}`
+export const sessionCredential = (id: string) => `s:${id}`
 export function credentialKey(principal: Principal): string {
-  return principal.kind === 'token' ? `t:${principal.tokenId}` : `s:${principal.sessionId}`
+  return principal.kind === 'token' ? tokenCredential(principal.tokenId) : sessionCredential(principal.sessionId)
 }
 
 export interface AuthDeps {
@@ -115,7 +117,7 @@ export function createAuthenticator(deps: AuthDeps) {
     const org = credentials.org(ticket.orgId)
     if (!org) return null
     const id = ticket.parent.slice(2)
-    if (ticket.parent.startsWith('t:'))
+    if (ticket.parent === tokenCredential(id))
       return credentials.tokenValid(id) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
     return credentials.sessionValid(id) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
   }
