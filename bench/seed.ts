@@ -9,7 +9,7 @@ import { openDatabase } from '../src/db/client'
 import { sha256Hex } from '../src/lib/hash'
 import { ulid } from 'ulidx'
 import { randomHex, ulidAt } from '../src/lib/ids'
-import { createRollups } from '../src/modules/analytics/rollups'
+import { rebuildRollups } from '../src/modules/analytics/rollups'
 
 const SEED_VERSION = 5
 export const DATA_DIR = join(import.meta.dir, '.data')
@@ -66,7 +66,7 @@ export async function seed(): Promise<Seed> {
     })
     for (let from = 0; from < repo.rows; from += 50_000) batch(from, Math.min(repo.rows, from + 50_000))
   }
-  createRollups(q).rebuild()
+  await rebuildRollups(db)
   q.run('ANALYZE')
   q.exec('PRAGMA wal_checkpoint(TRUNCATE)')
   db.close()

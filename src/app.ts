@@ -11,7 +11,7 @@ import { createRateLimiter, type AddressLimit } from './http/rate-limit'
 import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
-import { createRollups } from './modules/analytics/rollups'
+import { rollups } from './modules/analytics/rollups'
 import { auditModule } from './modules/audit'
 import { auditNow } from './modules/audit/service'
 import { authModule } from './modules/auth'
@@ -61,7 +61,7 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = createMetrics()
-  const verifier = createTokenVerifier(db, clock, metrics)
+  const verifier = createTokenVerifier(db, clock, metrics, logger)
   const orgs = createOrgDirectory(db, clock)
   const sessions = createSessionStore(db, clock)
   const rateLimiter = createRateLimiter(clock, metrics.rejection)
@@ -79,7 +79,7 @@ export function createApp(deps: AppDeps) {
       org: (id) => orgs.byId(id),
       tokenValid: (id) => verifier.isValid(id),
       sessionValid: (id) => sessions.isValid(id),
-      audit: (event) => auditNow(db.orm, logger, clock.now(), event),
+      audit: (event) => auditNow(db, logger, clock.now(), event),
     },
   })
   // A rotated token in its grace period shares its successor's bucket (principal.bucket).
@@ -96,8 +96,7 @@ export function createApp(deps: AppDeps) {
   const streams = createStreamRegistry()
   const verifiers = createWebhookVerifiers(deps.billingPackages)
   const bus = createExecutionBus()
-  const rollups = createRollups(db.sqlite)
-  const store = createExecutionStore({ db, clock, bus, onInsert: (execution) => rollups.add(execution), onIngest: metrics.ingested })
+  const store = createExecutionStore({ db, clock, bus, onInsert: rollups.add, onIngest: metrics.ingested })
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)
@@ -109,7 +108,7 @@ export function createApp(deps: AppDeps) {
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
     .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(docsModule(docs, limitAddress))
-    .use(healthModule(docs))
+    .use(healthModule(docs, db))
     .use(metricsModule({ config, metrics, limitAddress }))
     .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(sessionCredential(id)) }))
     .use(authModule({ verifier, orgs, addressLimiter: limitAddress, body, docs }))

@@ -11,6 +11,10 @@ export interface Config {
   port: number
   host: string
   databaseUrl: string
+  /** PostgreSQL only: connections in the pool. */
+  databasePoolSize: number
+  /** PostgreSQL only: a statement running longer is cancelled, so no query holds a pooled connection for long. */
+  databaseStatementTimeoutMs: number
   serviceToken: string | undefined
   sessionTtlSeconds: number
   tokenRotationGraceSeconds: number
@@ -86,6 +90,8 @@ export function loadConfig(env: Env = Bun.env): Config {
     port: integer(env, 'PORT', 8080, 0, 65_535),
     host: optional(env, 'HOST') ?? '0.0.0.0',
     databaseUrl: optional(env, 'DATABASE_URL') ?? './data/nolapse.db',
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', 5000, 100, 600_000),
     serviceToken: optional(env, 'SERVICE_TOKEN'),
     sessionTtlSeconds: Math.min(integer(env, 'SESSION_TTL_SECONDS', 86_400, 60, Number.MAX_SAFE_INTEGER), SESSION_TTL_CAP_SECONDS),
     tokenRotationGraceSeconds: integer(env, 'TOKEN_ROTATION_GRACE_SECONDS', 86_400, 0, 31_536_000),

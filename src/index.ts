@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config'
-import { openDatabase } from './db/client'
+import { connectDatabase, type SqliteDb } from './db/client'
 import { createApp } from './app'
 import { createLogger } from './lib/logger'
 import { startRetentionSchedule } from './modules/retention/service'
@@ -15,7 +15,7 @@ function fail(message: string): never {
 try {
   const config = loadConfig()
   const logger = createLogger(config.logLevel)
-  const db = openDatabase(config.databaseUrl)
+  const db = await connectDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs })
   const app = createApp({ config, db, logger })
   try {
     // reusePort off (Elysia turns it on): a second process on a taken port must fail, not silently share it.
@@ -23,7 +23,7 @@ try {
   } catch (error) {
     const code = (error as { code?: string }).code
     const reason = code === 'EADDRINUSE' ? 'the port is already in use' : code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (error as Error).message
-    db.close()
+    await db.close()
     fail(`cannot listen on ${config.host}:${config.port}: ${reason} (set HOST and PORT)`)
   }
   const server = app.server!
@@ -32,8 +32,11 @@ try {
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
   // Started a moment after listen: booting a worker thread would otherwise compete with the first requests.
   let stopCheckpointer = () => {}
-  const checkpointerTimer = setTimeout(() => (stopCheckpointer = startCheckpointer(db, logger)), 1000)
-  logger.info('listening', { host: config.host, port: server.port, database: config.databaseUrl })
+  // SQLite only: PostgreSQL checkpoints by itself.
+  const checkpointerTimer = setTimeout(() => {
+    if (db.dialect === 'sqlite') stopCheckpointer = startCheckpointer(db as SqliteDb, logger)
+  }, 1000)
+  logger.info('listening', { host: config.host, port: server.port, database: db.label })
   let stopping = false
   const shutdown = async () => {
     if (stopping) return
@@ -45,7 +48,7 @@ try {
     // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.
     await Promise.race([server.stop(), Bun.sleep(5000)])
     await server.stop(true)
-    db.close()
+    await db.close()
     process.exit(0)
   }
   process.on('SIGTERM', shutdown)

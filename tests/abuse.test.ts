@@ -9,8 +9,8 @@ import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
  */
 
 const sha256 = (value: string) => new Bun.CryptoHasher('sha256').update(value).digest('hex')
-const audits = (t: TestApp, action = 'auth.denied') =>
-  (t.db.sqlite.query('SELECT count(*) AS n FROM audit_events WHERE action = ?').get(action) as { n: number }).n
+const audits = async (t: TestApp, action = 'auth.denied') =>
+  ((await t.db.get<any>('SELECT count(*) AS n FROM audit_events WHERE action = ?', [action])) as { n: number }).n
 
 /** Opens an event stream through app.handle and reads it as a client would. */
 async function openStream(t: TestApp, token: string, org = 'acme', repo = 'api-service') {
@@ -63,7 +63,7 @@ describe('API token secrets', () => {
       expect(token.secret).toMatch(/^nlp_[0-9a-f]{40}$/)
       // Before: the first 32 hex were the token's UUID, stored in plain, leaving 32 bits to guess.
       expect(token.secret.slice(4, 36)).not.toBe(token.id.replaceAll('-', ''))
-      const row = t.db.sqlite.query('SELECT * FROM api_tokens WHERE id = ?').get(token.id) as Record<string, unknown>
+      const row = (await t.db.get<any>('SELECT * FROM api_tokens WHERE id = ?', [token.id])) as Record<string, unknown>
       for (const value of Object.values(row)) if (typeof value === 'string' && value.length >= 8) expect(token.secret).not.toContain(value.replaceAll('-', '').slice(0, 8))
       expect(row.secret_hash).toBe(sha256(token.secret))
       secrets.add(token.secret)
@@ -76,9 +76,7 @@ describe('API token secrets', () => {
     const { orgId, session } = await signIn(t, 'acme', { plan: 'team' })
     const id = crypto.randomUUID()
     const old = `nlp_${id.replaceAll('-', '')}0badc0de`
-    t.db.sqlite
-      .query("INSERT INTO api_tokens (id, org_id, name, secret_hash, scopes, created_at) VALUES (?, ?, 'legacy', ?, '[\"execute\"]', 0)")
-      .run(id, orgId, sha256(old))
+    await t.db.run("INSERT INTO api_tokens (id, org_id, name, secret_hash, scopes, created_at) VALUES (?, ?, 'legacy', ?, '[\"execute\"]', 0)", [id, orgId, sha256(old)])
     const valid = await t.request('POST', '/v1/auth/validate', { body: { token: old } })
     expect([valid.status, valid.json]).toEqual([200, { valid: true, org_id: orgId, scopes: ['execute'] }])
     expect((await submit(t, old, {})).status).toBe(201)
@@ -108,12 +106,12 @@ describe('badge tokens', () => {
       const trend = await t.request('GET', `/v1/trend/acme/api-service?token=nlp_${i.toString(16).padStart(40, '1')}`)
       expect(trend.status).toBe(200)
     }
-    expect(audits(t)).toBe(6)
+    expect((await audits(t))).toBe(6)
     const limited = await t.request('GET', `/v1/badge/acme/api-service?token=nlp_${'f'.repeat(40)}`)
     expect([limited.status, limited.json]).toEqual([429, { error: 'rate limit exceeded' }])
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
     expect((await t.request('GET', `/v1/trend/acme/api-service?token=nlp_${'e'.repeat(40)}`)).status).toBe(429)
-    expect(audits(t)).toBe(6)
+    expect((await audits(t))).toBe(6)
     // A badge without a token, as a README shows it, is never limited.
     expect((await t.request('GET', '/v1/badge/acme/api-service')).status).toBe(200)
   })
@@ -240,7 +238,7 @@ describe('request bodies', () => {
     const res = await post(t, '/v1/executions', stalledBody('{"repo":"api-service",'), { authorization: `Bearer ${token}`, 'content-length': '200' })
     expect([res.status, await res.json()]).toEqual([408, { error: 'request body timed out' }])
     expect(t.app.services.body.inFlight()).toBe(0)
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 0 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
   })
 
   test('bytes of bodies in flight are bounded across all requests: past the budget a new body gets 503', async () => {
@@ -359,7 +357,7 @@ describe('guessing secrets (property)', () => {
     )
     // Refusals (and validate calls) each spend the address's allowance of 600 a minute; the rest are 429.
     expect(limited).toBeGreaterThanOrEqual(runs - 1200)
-    expect(audits(t)).toBeLessThanOrEqual(600)
+    expect((await audits(t))).toBeLessThanOrEqual(600)
     expect((await t.request('POST', '/v1/auth/validate', { body: { token } })).status).toBe(429)
   }, 60_000)
 })

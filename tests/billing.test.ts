@@ -3,9 +3,9 @@ import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, razorpaySignature, stripeEvent } from './helpers/webhooks'
 
-const orgState = (t: TestApp, orgId: string) =>
-  t.db.sqlite.query('SELECT plan, billing_status, stripe_customer_id, razorpay_customer_id FROM organisations WHERE id = ?').get(orgId) as any
-const eventCount = (t: TestApp) => (t.db.sqlite.query('SELECT count(*) AS n FROM webhook_events').get() as any).n
+const orgState = async (t: TestApp, orgId: string) =>
+  (await t.db.get<any>('SELECT plan, billing_status, stripe_customer_id, razorpay_customer_id FROM organisations WHERE id = ?', [orgId])) as any
+const eventCount = async (t: TestApp) => ((await t.db.get<any>('SELECT count(*) AS n FROM webhook_events')) as any).n
 const subscription = (orgId: string, status: string, price = 'price_team', extra: Record<string, unknown> = {}) => ({
   id: 'sub_1', object: 'subscription', customer: 'cus_1', status, metadata: { org_id: orgId }, items: { data: [{ price: { id: price } }] }, ...extra,
 })
@@ -17,7 +17,7 @@ describe('POST /webhooks/stripe: verification', () => {
     const res = await postStripe(t, stripeEvent('customer.subscription.created', subscription(orgId, 'active')))
     expect(res.status).toBe(200)
     expect(res.json).toEqual({ received: true })
-    expect(orgState(t, orgId).plan).toBe('team')
+    expect((await orgState(t, orgId)).plan).toBe('team')
   })
 
   test('secret unset: 500 and nothing recorded', async () => {
@@ -25,7 +25,7 @@ describe('POST /webhooks/stripe: verification', () => {
     const res = await postStripe(t, stripeEvent('invoice.paid', {}))
     expect(res.status).toBe(500)
     expect(res.json).toEqual({ error: 'stripe webhook secret not configured' })
-    expect(eventCount(t)).toBe(0)
+    expect((await eventCount(t))).toBe(0)
   })
 
   test('missing header, wrong secret, tampered body, stale timestamp, garbage header: 401 and nothing recorded', async () => {
@@ -43,7 +43,7 @@ describe('POST /webhooks/stripe: verification', () => {
     const signed = await postStripe(t, event, { header: undefined, raw: JSON.stringify(event) })
     expect(signed.status).toBe(200)
     for (const res of cases) expect([res.status, res.json]).toEqual([401, { error: 'invalid signature' }])
-    expect(eventCount(t)).toBe(1)
+    expect((await eventCount(t))).toBe(1)
   })
 
   test('the signature covers the raw bytes: a re-formatted body is refused', async () => {
@@ -63,11 +63,11 @@ describe('POST /webhooks/stripe: effects', () => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t)
     await postStripe(t, stripeEvent('checkout.session.completed', { id: 'cs_1', client_reference_id: orgId, customer: 'cus_42' }))
-    expect(orgState(t, orgId).stripe_customer_id).toBe('cus_42')
+    expect((await orgState(t, orgId)).stripe_customer_id).toBe('cus_42')
     await postStripe(t, stripeEvent('customer.subscription.updated', { customer: 'cus_42', status: 'active', metadata: {}, items: { data: [{ price: { id: 'price_enterprise' } }] } }))
-    expect(orgState(t, orgId).plan).toBe('enterprise')
+    expect((await orgState(t, orgId)).plan).toBe('enterprise')
     await postStripe(t, stripeEvent('customer.subscription.deleted', { customer: 'cus_42', status: 'canceled', metadata: {} }))
-    expect(orgState(t, orgId).plan).toBe('free')
+    expect((await orgState(t, orgId)).plan).toBe('free')
   })
 
   test.each([
@@ -79,23 +79,23 @@ describe('POST /webhooks/stripe: effects', () => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t, 'acme', { plan: 'team' })
     await postStripe(t, stripeEvent('customer.subscription.updated', subscription(orgId, status, price)))
-    expect(orgState(t, orgId).plan).toBe(plan)
+    expect((await orgState(t, orgId)).plan).toBe(plan)
   })
 
   test('metadata.plan is used when the price id is not one of ours', async () => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t)
     await postStripe(t, stripeEvent('customer.subscription.created', subscription(orgId, 'active', 'price_other', { metadata: { org_id: orgId, plan: 'enterprise' } })))
-    expect(orgState(t, orgId).plan).toBe('enterprise')
+    expect((await orgState(t, orgId)).plan).toBe('enterprise')
   })
 
   test('invoice.payment_failed marks the org past_due; a later active subscription clears it', async () => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t)
     await postStripe(t, stripeEvent('invoice.payment_failed', { customer: 'cus_1', metadata: { org_id: orgId } }, { created: 1_800_000_000 }))
-    expect(orgState(t, orgId)).toMatchObject({ plan: 'free', billing_status: 'past_due' })
+    expect((await orgState(t, orgId))).toMatchObject({ plan: 'free', billing_status: 'past_due' })
     await postStripe(t, stripeEvent('customer.subscription.updated', subscription(orgId, 'active'), { created: 1_800_000_100 }))
-    expect(orgState(t, orgId)).toMatchObject({ plan: 'team', billing_status: 'active' })
+    expect((await orgState(t, orgId))).toMatchObject({ plan: 'team', billing_status: 'active' })
   })
 
   test('a duplicate event answers {"received":true,"duplicate":true} and changes nothing', async () => {
@@ -103,12 +103,12 @@ describe('POST /webhooks/stripe: effects', () => {
     const { orgId } = await signIn(t)
     const event = stripeEvent('customer.subscription.created', subscription(orgId, 'active'))
     expect((await postStripe(t, event)).json).toEqual({ received: true })
-    t.db.sqlite.run("UPDATE organisations SET plan = 'free'")
+    await t.db.run("UPDATE organisations SET plan = 'free'")
     t.app.services.orgs.invalidate(orgId)
     const again = await postStripe(t, event)
     expect([again.status, again.json]).toEqual([200, { received: true, duplicate: true }])
-    expect(orgState(t, orgId).plan).toBe('free')
-    expect(eventCount(t)).toBe(1)
+    expect((await orgState(t, orgId)).plan).toBe('free')
+    expect((await eventCount(t))).toBe(1)
   })
 
   test('an older subscription.updated delivered late does not roll the plan back', async () => {
@@ -117,15 +117,15 @@ describe('POST /webhooks/stripe: effects', () => {
     await postStripe(t, stripeEvent('customer.subscription.updated', subscription(orgId, 'active', 'price_enterprise'), { created: 1_800_000_200 }))
     const late = await postStripe(t, stripeEvent('customer.subscription.updated', subscription(orgId, 'active', 'price_team'), { created: 1_800_000_100 }))
     expect(late.json).toEqual({ received: true })
-    expect(orgState(t, orgId).plan).toBe('enterprise')
-    expect(t.db.sqlite.query("SELECT result FROM webhook_events ORDER BY event_created_at").all()).toEqual([{ result: 'stale' }, { result: 'applied' }])
+    expect((await orgState(t, orgId)).plan).toBe('enterprise')
+    expect((await t.db.all<any>("SELECT result FROM webhook_events ORDER BY event_created_at"))).toEqual([{ result: 'stale' }, { result: 'applied' }])
   })
 
   test('an event for an unknown organisation is recorded, acknowledged and logged', async () => {
     const t = makeTestApp(BILLING_ENV)
     const res = await postStripe(t, stripeEvent('customer.subscription.created', subscription('org_nobody', 'active')))
     expect([res.status, res.json]).toEqual([200, { received: true }])
-    expect(t.db.sqlite.query('SELECT result, org_id FROM webhook_events').get()).toEqual({ result: 'unknown_org', org_id: null })
+    expect((await t.db.get<any>('SELECT result, org_id FROM webhook_events'))).toEqual({ result: 'unknown_org', org_id: null })
     expect(t.logger.lines.some((l) => l.includes('billing event for an unknown organisation'))).toBe(true)
   })
 
@@ -133,7 +133,7 @@ describe('POST /webhooks/stripe: effects', () => {
     const t = makeTestApp(BILLING_ENV)
     const res = await postStripe(t, stripeEvent('charge.refunded', { id: 'ch_1' }))
     expect(res.json).toEqual({ received: true })
-    expect(t.db.sqlite.query('SELECT type, result FROM webhook_events').get()).toEqual({ type: 'charge.refunded', result: 'ignored' })
+    expect((await t.db.get<any>('SELECT type, result FROM webhook_events'))).toEqual({ type: 'charge.refunded', result: 'ignored' })
   })
 
   test('a failure while applying answers 500, leaves nothing, and the retry applies it', async () => {
@@ -147,13 +147,13 @@ describe('POST /webhooks/stripe: effects', () => {
     const event = stripeEvent('customer.subscription.created', subscription(orgId, 'active', 'price_enterprise'))
     const broken = await postStripe(t, event)
     expect([broken.status, broken.json]).toEqual([500, { error: 'internal error' }])
-    expect(eventCount(t)).toBe(0)
-    expect(orgState(t, orgId).plan).toBe('free')
-    expect(t.db.sqlite.query("SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'").get()).toEqual({ n: 0 })
+    expect((await eventCount(t))).toBe(0)
+    expect((await orgState(t, orgId)).plan).toBe('free')
+    expect((await t.db.get<any>("SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'"))).toEqual({ n: 0 })
     fail = false
     const retry = await postStripe(t, event)
     expect(retry.json).toEqual({ received: true })
-    expect(orgState(t, orgId).plan).toBe('enterprise')
+    expect((await orgState(t, orgId)).plan).toBe('enterprise')
   })
 
   test('each plan change is an audit line and row', async () => {
@@ -161,7 +161,7 @@ describe('POST /webhooks/stripe: effects', () => {
     const { orgId } = await signIn(t)
     await postStripe(t, stripeEvent('customer.subscription.created', subscription(orgId, 'active')))
     expect(t.logger.lines).toContain(`[audit] billing.plan_change org_id=${orgId} from=free to=team provider=stripe`)
-    expect(t.db.sqlite.query("SELECT actor, target FROM audit_events WHERE action = 'billing.plan_change'").get()).toEqual({ actor: 'stripe', target: orgId })
+    expect((await t.db.get<any>("SELECT actor, target FROM audit_events WHERE action = 'billing.plan_change'"))).toEqual({ actor: 'stripe', target: orgId })
   })
 })
 
@@ -171,25 +171,25 @@ describe('POST /webhooks/razorpay', () => {
     const { orgId } = await signIn(t)
     const res = await postRazorpay(t, razorpayEvent('subscription.activated', 'subscription', { id: 'sub_1', plan_id: 'plan_enterprise', customer_id: 'cust_9', notes: { org_id: orgId } }))
     expect([res.status, res.json]).toEqual([200, { received: true }])
-    expect(orgState(t, orgId)).toMatchObject({ plan: 'enterprise', razorpay_customer_id: 'cust_9' })
+    expect((await orgState(t, orgId))).toMatchObject({ plan: 'enterprise', razorpay_customer_id: 'cust_9' })
     await postRazorpay(t, razorpayEvent('subscription.halted', 'subscription', { id: 'sub_1', customer_id: 'cust_9' }))
-    expect(orgState(t, orgId).plan).toBe('free')
+    expect((await orgState(t, orgId)).plan).toBe('free')
   })
 
   test.each(['subscription.cancelled', 'subscription.completed', 'subscription.halted'])('%p moves the org to free', async (type) => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t, 'acme', { plan: 'team' })
     await postRazorpay(t, razorpayEvent(type, 'subscription', { id: 'sub_1', notes: { org_id: orgId } }))
-    expect(orgState(t, orgId).plan).toBe('free')
+    expect((await orgState(t, orgId)).plan).toBe('free')
   })
 
   test('subscription.charged with notes.plan, and payment.failed → past_due', async () => {
     const t = makeTestApp(BILLING_ENV)
     const { orgId } = await signIn(t)
     await postRazorpay(t, razorpayEvent('subscription.charged', 'subscription', { id: 'sub_1', plan_id: 'plan_x', notes: { org_id: orgId, plan: 'team' } }))
-    expect(orgState(t, orgId).plan).toBe('team')
+    expect((await orgState(t, orgId)).plan).toBe('team')
     await postRazorpay(t, razorpayEvent('payment.failed', 'payment', { id: 'pay_1', notes: { org_id: orgId } }))
-    expect(orgState(t, orgId)).toMatchObject({ plan: 'team', billing_status: 'past_due' })
+    expect((await orgState(t, orgId))).toMatchObject({ plan: 'team', billing_status: 'past_due' })
   })
 
   test('verification failures: 401; secret unset: 500; nothing recorded', async () => {
@@ -204,8 +204,8 @@ describe('POST /webhooks/razorpay', () => {
     }
     const tampered = await postRazorpay(t, body, { raw: JSON.stringify(body) + ' ', signature: razorpaySignature(JSON.stringify(body)) })
     expect(tampered.status).toBe(401)
-    expect(eventCount(t)).toBe(0)
-    expect(orgState(t, orgId).plan).toBe('free')
+    expect((await eventCount(t))).toBe(0)
+    expect((await orgState(t, orgId)).plan).toBe('free')
     const unset = makeTestApp()
     expect((await postRazorpay(unset, body)).json).toEqual({ error: 'razorpay webhook secret not configured' })
   })
@@ -216,7 +216,7 @@ describe('POST /webhooks/razorpay', () => {
     const body = razorpayEvent('subscription.activated', 'subscription', { plan_id: 'plan_team', notes: { org_id: orgId } })
     expect((await postRazorpay(t, body, { id: 'evt_same' })).json).toEqual({ received: true })
     expect((await postRazorpay(t, body, { id: 'evt_same' })).json).toEqual({ received: true, duplicate: true })
-    expect(eventCount(t)).toBe(1)
+    expect((await eventCount(t))).toBe(1)
   })
 
   test('a signed body without an event id answers 400', async () => {

@@ -1,3 +1,4 @@
+import type { Db } from '../src/db/client'
 import { describe, expect, test } from 'bun:test'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,9 +11,9 @@ import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
 import { orgWithToken, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
 
-const rows = (t: { db: { sqlite: any } }, sql: string) => (t.db.sqlite.query(sql).get() as any).n as number
-const counterExact = (t: { db: { sqlite: any } }) =>
-  (t.db.sqlite.query('SELECT count(*) AS n FROM repositories r WHERE r.execution_count != (SELECT count(*) FROM executions e WHERE e.repo_id = r.id)').get() as any).n === 0
+const rows = async (t: { db: Db }, sql: string) => ((await t.db.get<any>(sql)) as any).n as number
+const counterExact = async (t: { db: Db }) =>
+  ((await t.db.get<any>('SELECT count(*) AS n FROM repositories r WHERE r.execution_count != (SELECT count(*) FROM executions e WHERE e.repo_id = r.id)')) as any).n === 0
 
 describe('concurrency', () => {
   test('200 parallel ingestions into one repository leave exactly 200 rows and an exact counter', async () => {
@@ -21,8 +22,8 @@ describe('concurrency', () => {
     const results = await Promise.all(Array.from({ length: 200 }, (_, i) => submit(t, token, { coverage: i % 100 })))
     expect(results.every((r) => r.status === 201)).toBe(true)
     expect(new Set(results.map((r) => r.json.id)).size).toBe(200)
-    expect(rows(t, 'SELECT count(*) AS n FROM executions')).toBe(200)
-    expect(counterExact(t)).toBe(true)
+    expect((await rows(t, 'SELECT count(*) AS n FROM executions'))).toBe(200)
+    expect((await counterExact(t))).toBe(true)
     expect((await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json.total).toBe(200)
   })
 
@@ -35,8 +36,8 @@ describe('concurrency', () => {
     expect(results.every((r) => r.status === 201)).toBe(true)
     for (let k = 0; k < 3; k++) expect(new Set(results.filter((_, i) => i % 3 === k).map((r) => r.json.id)).size).toBe(1)
     expect(results.filter((r) => r.headers.get('idempotent-replayed') === 'true')).toHaveLength(57)
-    expect(rows(t, 'SELECT count(*) AS n FROM executions')).toBe(3)
-    expect(counterExact(t)).toBe(true)
+    expect((await rows(t, 'SELECT count(*) AS n FROM executions'))).toBe(3)
+    expect((await counterExact(t))).toBe(true)
   })
 
   test('a refused run in a shared commit rolls back alone', async () => {
@@ -45,8 +46,8 @@ describe('concurrency', () => {
     for (let i = 0; i < 9; i++) await submit(t, token, { repo: `r${i}` })
     const results = await Promise.all([submit(t, token, { repo: 'new-a' }), submit(t, token, { repo: 'r1' }), submit(t, token, { repo: 'new-b' })])
     expect(results.map((r) => r.status)).toEqual([201, 201, 402])
-    expect(rows(t, 'SELECT count(*) AS n FROM repositories')).toBe(10)
-    expect(counterExact(t)).toBe(true)
+    expect((await rows(t, 'SELECT count(*) AS n FROM repositories'))).toBe(10)
+    expect((await counterExact(t))).toBe(true)
   })
 
   test('parallel token creation cannot exceed the plan cap', async () => {
@@ -55,7 +56,7 @@ describe('concurrency', () => {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => t.request('POST', '/v1/tokens', { token: session, body: { name: `t${i}` } })))
     expect(results.filter((r) => r.status === 201)).toHaveLength(10)
     expect(results.filter((r) => r.status === 402)).toHaveLength(20)
-    expect(rows(t, 'SELECT count(*) AS n FROM api_tokens')).toBe(10)
+    expect((await rows(t, 'SELECT count(*) AS n FROM api_tokens'))).toBe(10)
   })
 
   test('parallel duplicate webhooks apply once', async () => {
@@ -68,8 +69,8 @@ describe('concurrency', () => {
     const body = razorpayEvent('payment.failed', 'payment', { notes: { org_id: orgId } })
     const razorpay = await Promise.all(Array.from({ length: 20 }, () => postRazorpay(t, body, { id: 'evt_parallel' })))
     expect(razorpay.filter((r) => r.json.duplicate === true)).toHaveLength(19)
-    expect(rows(t, 'SELECT count(*) AS n FROM webhook_events')).toBe(2)
-    expect(rows(t, "SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'")).toBe(1)
+    expect((await rows(t, 'SELECT count(*) AS n FROM webhook_events'))).toBe(2)
+    expect((await rows(t, "SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'"))).toBe(1)
   })
 
   test("two instances sharing one database file keep counters exact and see each other's runs", async () => {
@@ -82,7 +83,7 @@ describe('concurrency', () => {
     const call = (i: number, method: string, path: string, token: string | undefined, body?: unknown) =>
       instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) }))
     const session = await (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'shared' })).json()
-    instances[0]!.db.sqlite.run("UPDATE organisations SET plan = 'enterprise'")
+    await instances[0]!.db.run("UPDATE organisations SET plan = 'enterprise'")
     const token = await (await call(0, 'POST', '/v1/tokens', session.token, { name: 'ci' })).json()
     // the second instance caches the list, then the first writes: the version column keeps the cache honest
     expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(0)
@@ -90,7 +91,7 @@ describe('concurrency', () => {
     expect(results.every((r) => r.status === 201)).toBe(true)
     expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
     expect((await (await call(0, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
-    expect(counterExact(instances[0]!)).toBe(true)
+    expect((await counterExact(instances[0]!))).toBe(true)
     for (const instance of instances) instance.db.close()
   })
 })

@@ -5,10 +5,8 @@ import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
 
 const DAY = 86_400_000
-const counterMatches = (t: TestApp) =>
-  t.db.sqlite
-    .query('SELECT r.name, r.execution_count AS counter, (SELECT count(*) FROM executions e WHERE e.repo_id = r.id) AS real FROM repositories r')
-    .all()
+const counterMatches = async (t: TestApp) =>
+  (await t.db.all<any>('SELECT r.name, r.execution_count AS counter, (SELECT count(*) FROM executions e WHERE e.repo_id = r.id) AS real FROM repositories r'))
     .every((row: any) => row.counter === row.real)
 
 describe('POST /v1/executions', () => {
@@ -32,7 +30,7 @@ describe('POST /v1/executions', () => {
       strict_mode: false,
       agent_type: 'claude_code',
     })
-    const row = t.db.sqlite.query('SELECT agent_type, token_id, delta FROM executions').get() as any
+    const row = (await t.db.get<any>('SELECT agent_type, token_id, delta FROM executions')) as any
     expect(row).toEqual({ agent_type: 'claude_code', token_id: tokenId, delta: 2.3 })
   })
 
@@ -90,8 +88,8 @@ describe('POST /v1/executions', () => {
     const res = await submit(t, token, patch)
     expect(res.status).toBe(400)
     expect(res.json).toEqual({ error: message })
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 0 })
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM repositories').get()).toEqual({ n: 0 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM repositories'))).toEqual({ n: 0 })
   })
 
   test('a read-only token or a session cannot submit (403); no token is 401', async () => {
@@ -112,11 +110,11 @@ describe('POST /v1/executions', () => {
     expect(again.status).toBe(201)
     expect(again.json).toEqual(first.json)
     expect(again.headers.get('idempotent-replayed')).toBe('true')
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 1 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 1 })
     const other = await submit(t, token, { coverage: 82 }, { 'idempotency-key': 'run-123' })
     expect(other.status).toBe(422)
     expect(other.json).toEqual({ error: 'Idempotency-Key was already used with a different request body' })
-    expect(counterMatches(t)).toBe(true)
+    expect((await counterMatches(t))).toBe(true)
     expect((await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json.total).toBe(1)
   })
 
@@ -128,7 +126,7 @@ describe('POST /v1/executions', () => {
     expect(refused.status).toBe(402)
     expect(refused.json).toEqual({ error: 'repository limit reached for your plan (10/10 repos used)' })
     expect((await submit(t, token, { repo: 'repo-3' })).status).toBe(201)
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM repositories').get()).toEqual({ n: 10 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM repositories'))).toEqual({ n: 10 })
   })
 
   test('after a downgrade the newest repositories beyond the cap are refused but keep their history', async () => {
@@ -138,7 +136,7 @@ describe('POST /v1/executions', () => {
       t.clock.advance(1000)
       await submit(t, token, { repo: `repo-${i}` })
     }
-    setPlan(t, orgId, 'free')
+    await setPlan(t, orgId, 'free')
     expect((await submit(t, token, { repo: 'repo-10' })).status).toBe(201)
     const refused = await submit(t, token, { repo: 'repo-11' })
     expect(refused.status).toBe(402)
@@ -146,7 +144,7 @@ describe('POST /v1/executions', () => {
     expect((await submit(t, token, { repo: 'repo-12' })).status).toBe(402)
     const history = await t.request('GET', '/v1/executions?org=acme&repo=repo-12', { token })
     expect(history.json.total).toBe(1)
-    setPlan(t, orgId, 'team')
+    await setPlan(t, orgId, 'team')
     expect((await submit(t, token, { repo: 'repo-12' })).status).toBe(201)
   })
 })
@@ -263,7 +261,7 @@ describe('retention and counters', () => {
     // now = start + 100 days: free keeps the last 30 days, team the last 90
     const result = await sweepRetention(t.db, t.clock.now(), 7)
     expect(result.executions).toBe(70 + 10)
-    expect(counterMatches(t)).toBe(true)
+    expect((await counterMatches(t))).toBe(true)
     expect((await t.request('GET', '/v1/executions?org=free-org&repo=api-service', { token: free.token })).json.total).toBe(30)
     expect((await t.request('GET', '/v1/executions?org=team-org&repo=api-service', { token: team.token })).json.total).toBe(90)
     expect((await sweepRetention(t.db, t.clock.now())).executions).toBe(0)
@@ -274,13 +272,13 @@ describe('retention and counters', () => {
     const { token } = await orgWithToken(t)
     for (let i = 0; i < 20; i++) {
       await submit(t, token, { repo: `r${i % 3}` }, { 'idempotency-key': `k${i % 12}` })
-      expect(counterMatches(t)).toBe(true)
+      expect((await counterMatches(t))).toBe(true)
     }
     t.clock.advance(91 * DAY)
     await sweepRetention(t.db, t.clock.now(), 5)
-    expect(counterMatches(t)).toBe(true)
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM executions').get()).toEqual({ n: 0 })
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM idempotency_keys').get()).toEqual({ n: 0 })
+    expect((await counterMatches(t))).toBe(true)
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM idempotency_keys'))).toEqual({ n: 0 })
   })
 })
 
@@ -400,7 +398,7 @@ describe('repositories and usage', () => {
     expect((await t.request('GET', '/v1/usage', { token: session })).json).toEqual({
       plan: 'free', repos: { used: 1, limit: 10 }, tokens: { used: 1, limit: 1 }, retention_days: 30, rate_limit_per_minute: 60,
     })
-    setPlan(t, orgId, 'enterprise')
+    await setPlan(t, orgId, 'enterprise')
     expect((await t.request('GET', '/v1/usage', { token: session })).json).toEqual({
       plan: 'enterprise', repos: { used: 1, limit: null }, tokens: { used: 1, limit: null }, retention_days: 365, rate_limit_per_minute: 6000,
     })

@@ -68,7 +68,7 @@ describe('bodies', () => {
     const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x'.repeat(1024 * 1024 + 10) } })
     expect(res.status).toBe(413)
     expect(res.json).toEqual({ error: 'request body too large (limit 1 MiB)' })
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM api_tokens').get()).toEqual({ n: 0 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM api_tokens'))).toEqual({ n: 0 })
   })
 
   test('a validation error names the field', async () => {
@@ -82,7 +82,7 @@ describe('bodies', () => {
   test('an unexpected failure answers 500 internal error and logs the detail under the request id', async () => {
     const t = makeTestApp()
     const { session } = await signIn(t)
-    t.db.sqlite.exec('DROP TABLE api_tokens')
+    await t.db.run('DROP TABLE api_tokens')
     const res = await t.request('GET', '/v1/tokens', { token: session, headers: { 'x-request-id': 'boom-1' } })
     expect(res.status).toBe(500)
     expect(res.json).toEqual({ error: 'internal error' })

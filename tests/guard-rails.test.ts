@@ -84,23 +84,22 @@ describe('GET /v1/analytics', () => {
     const t = makeTestApp()
     const { token, session } = await orgWithToken(t, 'acme', { plan: 'team', agent_type: 'cursor' })
     const claude = await createToken(t, session, { name: 'claude', agent_type: 'claude_code' })
-    const snapshot = () => t.db.sqlite.query('SELECT org_id, day, repo_id, agent_type, executions, pass, warn, fail, round(coverage_sum, 6) AS s FROM daily_rollups ORDER BY 1, 2, 3, 4').all()
+    const snapshot = () => t.db.all<any>('SELECT org_id, day, repo_id, agent_type, executions, pass, warn, fail, round(CAST(coverage_sum AS NUMERIC), 6) AS s FROM daily_rollups ORDER BY 1, 2, 3, 4')
+    const count = (outcome: string) => `sum(CASE WHEN outcome = '${outcome}' THEN 1 ELSE 0 END) AS ${outcome}`
     const recomputed = () =>
-      t.db.sqlite
-        .query(`SELECT org_id, created_at / ${DAY} AS day, repo_id, agent_type, count(*) AS executions, sum(outcome = 'pass') AS pass, sum(outcome = 'warn') AS warn, sum(outcome = 'fail') AS fail, round(sum(coverage), 6) AS s FROM executions GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
-        .all()
+      t.db.all<any>(`SELECT org_id, created_at / ${DAY} AS day, repo_id, agent_type, count(*) AS executions, ${count('pass')}, ${count('warn')}, ${count('fail')}, round(CAST(sum(coverage) AS NUMERIC), 6) AS s FROM executions GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
     for (let i = 0; i < 120; i++) {
       t.clock.advance(DAY)
       await Promise.all([submit(t, token, { repo: `r${i % 3}`, coverage: i % 100, delta: -(i % 3) }), submit(t, claude.secret, { repo: 'r0', coverage: 50.25 })])
     }
-    expect(snapshot()).toEqual(recomputed())
+    expect(await snapshot()).toEqual(await recomputed())
     const swept = await sweepRetention(t.db, t.clock.now(), 7)
     expect(swept.executions).toBe(2 * 29) // two runs on each of days 1-120; the team plan keeps those newer than day 30
 
-    expect(snapshot()).toEqual(recomputed())
+    expect(await snapshot()).toEqual(await recomputed())
     const fresh = await signIn(t, 'acme') // the first session expired during the 120 simulated days
     const report = (await t.request('GET', '/v1/analytics?days=365', { token: fresh.session })).json
-    expect(report.totals.executions).toBe((t.db.sqlite.query('SELECT count(*) AS n FROM executions').get() as any).n)
+    expect(report.totals.executions).toBe(((await t.db.get<any>('SELECT count(*) AS n FROM executions')) as any).n)
   })
 
   test.each(['0', '366', 'x'])('days=%p answers 400', async (days) => {
@@ -116,7 +115,7 @@ describe('GET /v1/audit-log', () => {
     const t = makeTestApp()
     const { session, orgId } = await signIn(t)
     expect((await t.request('GET', '/v1/audit-log', { token: session })).json).toEqual({ error: 'the audit log requires the enterprise plan' })
-    setPlan(t, orgId, 'team')
+    await setPlan(t, orgId, 'team')
     expect((await t.request('GET', '/v1/audit-log', { token: session })).status).toBe(402)
   })
 
@@ -128,7 +127,7 @@ describe('GET /v1/audit-log', () => {
     await t.request('POST', `/v1/tokens/${token.id}/rotate`, { token: session })
     await t.request('DELETE', `/v1/tokens/${token.id}`, { token: session })
     await postStripe(t, stripeEvent('customer.subscription.updated', { customer: 'c', status: 'active', metadata: { org_id: orgId }, items: { data: [{ price: { id: 'price_team' } }] } }))
-    setPlan(t, orgId, 'enterprise')
+    await setPlan(t, orgId, 'enterprise')
     const seen: any[] = []
     let cursor: string | null = null
     do {
@@ -243,7 +242,7 @@ describe('rate limits over HTTP', () => {
     expect(flooded.headers.get('retry-after')).toBe('20')
     const denied = await t.request('POST', '/v1/sessions/create', { token: 'wrong', body: { user_id: 'u', org_slug: 'x' }, headers: { 'x-forwarded-for': '203.0.113.9' } })
     expect(denied.status).toBe(429)
-    expect(t.db.sqlite.query("SELECT count(*) AS n FROM audit_events WHERE action IN ('auth.denied', 'session.create.denied')").get()).toEqual({ n: 3 })
+    expect((await t.db.get<any>("SELECT count(*) AS n FROM audit_events WHERE action IN ('auth.denied', 'session.create.denied')"))).toEqual({ n: 3 })
     expect((await attempt('/v1/repos', '198.51.100.2')).status).toBe(401)
   })
 

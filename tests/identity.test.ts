@@ -3,8 +3,8 @@ import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
 import { createToken, signIn, setPlan } from './helpers/fixtures'
 
 const auditLines = (t: ReturnType<typeof makeTestApp>) => t.logger.lines.filter((l) => l.startsWith('[audit] '))
-const auditRows = (t: ReturnType<typeof makeTestApp>, action: string) =>
-  t.db.sqlite.query('SELECT * FROM audit_events WHERE action = ? ORDER BY id').all(action) as any[]
+const auditRows = async (t: ReturnType<typeof makeTestApp>, action: string) =>
+  (await t.db.all<any>('SELECT * FROM audit_events WHERE action = ? ORDER BY id', [action])) as any[]
 
 describe('POST /v1/sessions/create', () => {
   test('creates the organisation on the free plan and a session with the server-enforced TTL', async () => {
@@ -16,9 +16,9 @@ describe('POST /v1/sessions/create', () => {
     expect(res.json.token).toMatch(/^nls_[0-9a-f]{64}$/)
     expect(res.json.org_id).toMatch(/^org_[0-9a-z]{26}$/)
     expect(res.json.expires_at).toBe('2026-03-18T10:00:00Z')
-    const org = t.db.sqlite.query('SELECT slug, name, plan FROM organisations').get()
+    const org = (await t.db.get<any>('SELECT slug, name, plan FROM organisations'))
     expect(org).toEqual({ slug: 'acme', name: 'Acme', plan: 'free' })
-    const stored = t.db.sqlite.query('SELECT token_hash FROM sessions').get() as any
+    const stored = (await t.db.get<any>('SELECT token_hash FROM sessions')) as any
     expect(stored.token_hash).not.toContain(res.json.token.slice(4))
     expect(auditLines(t)).toContain(`[audit] session.create user_id=u-1 org_id=${res.json.org_id} session_id=${res.json.id}`)
   })
@@ -28,7 +28,7 @@ describe('POST /v1/sessions/create', () => {
     const a = await signIn(t, 'acme', { user: 'a' })
     const b = await signIn(t, 'acme', { user: 'b' })
     expect(b.orgId).toBe(a.orgId)
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM organisations').get()).toEqual({ n: 1 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM organisations'))).toEqual({ n: 1 })
   })
 
   test('a wrong or missing service token answers 401 and writes an audit line', async () => {
@@ -39,8 +39,8 @@ describe('POST /v1/sessions/create', () => {
       expect(res.json).toEqual({ error: 'unauthorized' })
     }
     expect(auditLines(t)).toContain('[audit] session.create.denied reason=invalid_service_token remote=unknown')
-    expect(auditRows(t, 'session.create.denied')).toHaveLength(2)
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM sessions').get()).toEqual({ n: 0 })
+    expect((await auditRows(t, 'session.create.denied'))).toHaveLength(2)
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM sessions'))).toEqual({ n: 0 })
     expect(t.logger.lines.join('\n')).not.toContain('wrong-token')
   })
 
@@ -136,11 +136,11 @@ describe('API tokens', () => {
     expect(res.json.secret).toMatch(/^nlp_[0-9a-f]{40}$/)
     // All 40 hex are random: the public id is not part of the secret, and the row stores only SHA-256 of the whole secret.
     expect(res.json.secret).not.toContain(res.json.id.replaceAll('-', '').slice(0, 8))
-    const row = t.db.sqlite.query('SELECT org_id, secret_hash FROM api_tokens').get() as any
+    const row = (await t.db.get<any>('SELECT org_id, secret_hash FROM api_tokens')) as any
     expect(row.org_id).toBe(orgId)
     expect(row.secret_hash).toBe(new Bun.CryptoHasher('sha256').update(res.json.secret).digest('hex'))
     expect(auditLines(t)).toContain(`[audit] token.create org_id=${orgId} token_id=${res.json.id} scopes=[execute] agent_type=""`)
-    const rows = auditRows(t, 'token.create')
+    const rows = (await auditRows(t, 'token.create'))
     expect(rows).toHaveLength(1)
     expect(rows[0]).toMatchObject({ org_id: orgId, actor: 'user:user-1', target: res.json.id })
     expect(t.logger.lines.join('\n')).not.toContain(res.json.secret)
@@ -177,7 +177,7 @@ describe('API tokens', () => {
     const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'second' } })
     expect(res.status).toBe(402)
     expect(res.json).toEqual({ error: 'token limit reached for your plan (1/1 tokens used). Upgrade to create more tokens.' })
-    expect(t.db.sqlite.query('SELECT count(*) AS n FROM api_tokens').get()).toEqual({ n: 1 })
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM api_tokens'))).toEqual({ n: 1 })
   })
 
   test('a revoked token frees its place under the cap; a rotating one does not until its grace ends', async () => {
@@ -200,7 +200,7 @@ describe('API tokens', () => {
     for (let i = 0; i < 10; i++) await createToken(t, team.session, { name: `t${i}` })
     const refused = await t.request('POST', '/v1/tokens', { token: team.session, body: { name: 'eleventh' } })
     expect(refused.json).toEqual({ error: 'token limit reached for your plan (10/10 tokens used). Upgrade to create more tokens.' })
-    setPlan(t, team.orgId, 'enterprise')
+    await setPlan(t, team.orgId, 'enterprise')
     expect((await t.request('POST', '/v1/tokens', { token: team.session, body: { name: 'eleventh' } })).status).toBe(201)
   })
 
@@ -352,15 +352,20 @@ describe('POST /v1/auth/validate', () => {
     const { session } = await signIn(t)
     const token = await createToken(t, session)
     const writes: number[] = []
-    const original = t.db.sqlite.query('SELECT last_used_at FROM api_tokens')
+    const lastUsed = async () => (await t.db.get<{ last_used_at: number }>('SELECT last_used_at FROM api_tokens'))!.last_used_at
+    // The write is bookkeeping that does not hold up the answer: give it a moment to land.
+    const settled = () => Bun.sleep(20)
     await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
-    writes.push((original.get() as any).last_used_at)
+    await settled()
+    writes.push(await lastUsed())
     t.clock.advance(30_000)
     await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
-    writes.push((original.get() as any).last_used_at)
+    await settled()
+    writes.push(await lastUsed())
     t.clock.advance(30_000)
     await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
-    writes.push((original.get() as any).last_used_at)
+    await settled()
+    writes.push(await lastUsed())
     const start = Date.UTC(2026, 2, 18, 9, 0, 0)
     expect(writes).toEqual([start, start, start + 60_000])
     const listed = await t.request('GET', '/v1/tokens', { token: session })
@@ -373,9 +378,9 @@ describe('audit trail', () => {
     const t = makeTestApp()
     const { session } = await signIn(t)
     await createToken(t, session)
-    const before = auditRows(t, 'token.create').length
+    const before = (await auditRows(t, 'token.create')).length
     await t.request('POST', '/v1/tokens', { token: session, body: { name: 'over-cap' } })
-    expect(auditRows(t, 'token.create')).toHaveLength(before)
+    expect((await auditRows(t, 'token.create'))).toHaveLength(before)
     expect(auditLines(t).filter((l) => l.startsWith('[audit] token.create'))).toHaveLength(1)
   })
 

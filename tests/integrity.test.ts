@@ -12,9 +12,9 @@ import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } fro
  * Integrity holes an outside attack and a container run found (issue 13): each test failed before the fix.
  */
 
-const org = (t: TestApp, id: string) =>
-  t.db.sqlite.query('SELECT plan, billing_status, stripe_customer_id, stripe_subscription_id FROM organisations WHERE id = ?').get(id) as Record<string, unknown>
-const events = (t: TestApp) => t.db.sqlite.query('SELECT event_id, result FROM webhook_events ORDER BY received_at, event_id').all()
+const org = async (t: TestApp, id: string) =>
+  (await t.db.get<any>('SELECT plan, billing_status, stripe_customer_id, stripe_subscription_id FROM organisations WHERE id = ?', [id])) as Record<string, unknown>
+const events = async (t: TestApp) => (await t.db.all<any>('SELECT event_id, result FROM webhook_events ORDER BY received_at, event_id'))
 
 describe('Razorpay replays', () => {
   test('a captured body replayed under new event ids is recorded once and changes nothing', async () => {
@@ -24,13 +24,13 @@ describe('Razorpay replays', () => {
     expect((await postRazorpay(t, activated, { id: 'evt_a' })).json).toEqual({ received: true })
     const cancelled = razorpayEvent('subscription.cancelled', 'subscription', { id: 'sub_1', customer_id: 'cust_1', notes: { org_id: orgId } }, 1_700_000_100)
     expect((await postRazorpay(t, cancelled, { id: 'evt_b' })).json).toEqual({ received: true })
-    expect(org(t, orgId).plan).toBe('free')
+    expect((await org(t, orgId)).plan).toBe('free')
     for (let i = 0; i < 50; i++) {
       const replay = await postRazorpay(t, activated, { id: `evt_forged_${i}` })
       expect([replay.status, replay.json]).toEqual([200, { received: true, duplicate: true }])
     }
-    expect(org(t, orgId).plan).toBe('free')
-    expect(events(t)).toHaveLength(2)
+    expect((await org(t, orgId)).plan).toBe('free')
+    expect((await events(t))).toHaveLength(2)
   })
 
   test('refused webhook signatures are limited per address', async () => {
@@ -49,21 +49,21 @@ describe('billing links decide the organisation', () => {
     const a = await signIn(t, 'org-a')
     const b = await signIn(t, 'org-b')
     await postStripe(t, stripeEvent('checkout.session.completed', { client_reference_id: a.orgId, customer: 'cus_a', subscription: 'sub_a' }))
-    expect(org(t, a.orgId)).toMatchObject({ stripe_customer_id: 'cus_a', stripe_subscription_id: 'sub_a' })
+    expect((await org(t, a.orgId))).toMatchObject({ stripe_customer_id: 'cus_a', stripe_subscription_id: 'sub_a' })
     const forged = stripeEvent('customer.subscription.updated', {
       id: 'sub_other', customer: 'cus_a', status: 'active', metadata: { org_id: b.orgId }, items: { data: [{ price: { id: 'price_enterprise' } }] },
     })
     expect((await postStripe(t, forged)).status).toBe(200)
-    expect(org(t, b.orgId).plan).toBe('free')
-    expect(org(t, a.orgId).plan).toBe('free')
-    expect(t.db.sqlite.query('SELECT result FROM webhook_events WHERE event_id = ?').get(forged.id)).toEqual({ result: 'conflict' })
+    expect((await org(t, b.orgId)).plan).toBe('free')
+    expect((await org(t, a.orgId)).plan).toBe('free')
+    expect((await t.db.get<any>('SELECT result FROM webhook_events WHERE event_id = ?', [forged.id]))).toEqual({ result: 'conflict' })
     expect(t.logger.lines.some((l) => l.includes('"level":"warn"') && l.includes('names another organisation'))).toBe(true)
-    const audit = t.db.sqlite.query("SELECT org_id, metadata FROM audit_events WHERE action = 'billing.conflict'").get() as any
+    const audit = (await t.db.get<any>("SELECT org_id, metadata FROM audit_events WHERE action = 'billing.conflict'")) as any
     expect(audit.org_id).toBe(a.orgId)
     expect(JSON.parse(audit.metadata)).toMatchObject({ linked_org_id: a.orgId, named_org: b.orgId, event_id: forged.id })
     // The linked organisation's own events still apply.
     await postStripe(t, stripeEvent('customer.subscription.updated', { id: 'sub_a', customer: 'cus_a', status: 'active', items: { data: [{ price: { id: 'price_team' } }] } }))
-    expect(org(t, a.orgId).plan).toBe('team')
+    expect((await org(t, a.orgId)).plan).toBe('team')
   })
 
   test('a customer linked to two organisations: the subscription decides; without one nothing changes', async () => {
@@ -71,19 +71,19 @@ describe('billing links decide the organisation', () => {
     const a = await signIn(t, 'org-a', { plan: 'team' })
     const b = await signIn(t, 'org-b', { plan: 'team' })
     // Links written before one customer per organisation was enforced.
-    t.db.sqlite.run("UPDATE organisations SET stripe_customer_id = 'cus_shared'")
-    t.db.sqlite.run("UPDATE organisations SET stripe_subscription_id = 'sub_b' WHERE id = ?", [b.orgId])
+    await t.db.run("UPDATE organisations SET stripe_customer_id = 'cus_shared'")
+    await t.db.run("UPDATE organisations SET stripe_subscription_id = 'sub_b' WHERE id = ?", [b.orgId])
     const failed = await postStripe(t, stripeEvent('invoice.payment_failed', { customer: 'cus_shared' }))
     expect(failed.status).toBe(200)
-    expect([org(t, a.orgId).billing_status, org(t, b.orgId).billing_status]).toEqual(['active', 'active'])
+    expect([(await org(t, a.orgId)).billing_status, (await org(t, b.orgId)).billing_status]).toEqual(['active', 'active'])
     expect(t.logger.lines.some((l) => l.includes('linked to several organisations'))).toBe(true)
     await postStripe(t, stripeEvent('customer.subscription.deleted', { id: 'sub_unknown', customer: 'cus_shared' }))
-    expect([org(t, a.orgId).plan, org(t, b.orgId).plan]).toEqual(['team', 'team'])
+    expect([(await org(t, a.orgId)).plan, (await org(t, b.orgId)).plan]).toEqual(['team', 'team'])
     await postStripe(t, stripeEvent('invoice.payment_failed', { customer: 'cus_shared', subscription: 'sub_b' }))
-    expect([org(t, a.orgId).billing_status, org(t, b.orgId).billing_status]).toEqual(['active', 'past_due'])
+    expect([(await org(t, a.orgId)).billing_status, (await org(t, b.orgId)).billing_status]).toEqual(['active', 'past_due'])
     await postStripe(t, stripeEvent('customer.subscription.deleted', { id: 'sub_b', customer: 'cus_shared' }))
-    expect([org(t, a.orgId).plan, org(t, b.orgId).plan]).toEqual(['team', 'free'])
-    expect((events(t) as { result: string }[]).map((e) => e.result)).toEqual(['ambiguous', 'ambiguous', 'applied', 'applied'])
+    expect([(await org(t, a.orgId)).plan, (await org(t, b.orgId)).plan]).toEqual(['team', 'free'])
+    expect(((await events(t)) as { result: string }[]).map((e) => e.result)).toEqual(['ambiguous', 'ambiguous', 'applied', 'applied'])
   })
 
   test('a Razorpay subscription linked to one organisation cannot be moved by notes naming another', async () => {
@@ -92,7 +92,7 @@ describe('billing links decide the organisation', () => {
     const b = await signIn(t, 'org-b')
     await postRazorpay(t, razorpayEvent('subscription.activated', 'subscription', { id: 'sub_r', plan_id: 'plan_team', customer_id: 'cust_r', notes: { org_id: a.orgId } }))
     await postRazorpay(t, razorpayEvent('subscription.charged', 'subscription', { id: 'sub_r', plan_id: 'plan_enterprise', customer_id: 'cust_r', notes: { org_id: b.orgId } }))
-    expect([org(t, a.orgId).plan, org(t, b.orgId).plan]).toEqual(['team', 'free'])
+    expect([(await org(t, a.orgId)).plan, (await org(t, b.orgId)).plan]).toEqual(['team', 'free'])
   })
 })
 
@@ -121,7 +121,7 @@ describe('repository names', () => {
     const t = makeTestApp()
     const { token, orgId } = await orgWithToken(t)
     for (const repo of ['api ', 'api\u200b', 'api\u0000', 'аpi', '..', 'a/../b']) expect((await submit(t, token, { repo })).status).toBe(400)
-    t.db.sqlite.run("INSERT INTO repositories (org_id, name, created_at) VALUES (?, 'legacy name', 0)", [orgId])
+    await t.db.run("INSERT INTO repositories (org_id, name, created_at) VALUES (?, 'legacy name', 0)", [orgId])
     expect((await t.request('GET', '/v1/repos', { token })).json.repos.map((r: { name: string }) => r.name)).toEqual(['legacy name'])
     const list = await t.request('GET', `/v1/executions?org=acme&repo=${encodeURIComponent('legacy name')}`, { token })
     expect([list.status, list.json.total]).toEqual([200, 0])
@@ -162,7 +162,7 @@ describe('refusals and lists', () => {
   test('a refusal does not depend on writing its audit row', async () => {
     const t = makeTestApp()
     await signIn(t)
-    t.db.sqlite.exec('PRAGMA query_only = ON') // every write now fails, as on a full disk
+    await t.db.run('ALTER TABLE audit_events RENAME TO audit_events_gone') // every audit write now fails, as on a full disk
     const res = await t.request('GET', '/v1/tokens', { token: `nls_${'0'.repeat(64)}` })
     expect([res.status, res.json]).toEqual([401, { error: 'unauthorized' }])
     expect(t.logger.lines.some((l) => l.startsWith('[audit] auth.denied '))).toBe(true)
@@ -191,10 +191,10 @@ describe('start-up and shutdown', () => {
     const event = stripeEvent('customer.subscription.updated', { id: 'sub_1', customer: 'cus_1', status: 'active', metadata: { org_id: orgId }, items: { data: [{ price: { id: 'price_team' } }] } })
     const first = await postStripe(t, event)
     expect([first.status, first.json]).toEqual([500, { error: 'internal error' }])
-    expect(events(t)).toHaveLength(0)
+    expect((await events(t))).toHaveLength(0)
     const retry = await postStripe(t, event)
     expect([retry.status, retry.json]).toEqual([200, { received: true }])
-    expect(org(t, orgId).plan).toBe('team')
+    expect((await org(t, orgId)).plan).toBe('team')
   })
 
   test('a checkpoint worker that cannot start is retried with back-off, never fatal', async () => {

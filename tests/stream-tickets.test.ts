@@ -36,7 +36,7 @@ describe('POST /v1/stream-tickets', () => {
       expect(res.json.ticket).toMatch(/^nlt_[0-9a-f]{64}$/)
       expect(res.json.expires_at).toBe('2026-03-18T09:05:00Z')
     }
-    const stored = t.db.sqlite.query('SELECT ticket_hash FROM stream_tickets').all() as { ticket_hash: string }[]
+    const stored = (await t.db.all<any>('SELECT ticket_hash FROM stream_tickets')) as { ticket_hash: string }[]
     expect(stored).toHaveLength(3)
     for (const row of stored) expect(row.ticket_hash).toMatch(/^[0-9a-f]{64}$/)
   })
@@ -78,7 +78,7 @@ describe('GET /v1/executions/stream?ticket=', () => {
     t.clock.advance(60_000)
     const expired = await follow(t, ticket)
     expect([expired.res.status, await expired.res.json()]).toEqual([401, { error: 'invalid token' }])
-    const reasons = t.db.sqlite.query("SELECT json_extract(metadata, '$.reason') AS r FROM audit_events WHERE action = 'auth.denied'").all()
+    const reasons = (await t.db.all<any>("SELECT json_extract(metadata, '$.reason') AS r FROM audit_events WHERE action = 'auth.denied'"))
     expect(reasons).toEqual([{ r: 'ticket_for_another_repository' }, { r: 'invalid_ticket' }, { r: 'invalid_ticket' }])
   })
 

@@ -1,8 +1,7 @@
 import type { Config } from '../config'
 import type { Db } from '../db/client'
 import type { Plan } from '../db/schema'
-import { eq } from 'drizzle-orm'
-import { organisations } from '../db/schema'
+import { run } from '../db/work'
 import { systemClock } from '../lib/clock'
 import { createLogger } from '../lib/logger'
 import { HttpError } from '../http/errors'
@@ -25,9 +24,9 @@ export interface CliOptions {
 /** A usage mistake: printed as one line, exit code 1. */
 class UsageError extends Error {}
 
-function orgOrFail(db: Db, slug: string | undefined) {
+async function orgOrFail(db: Db, slug: string | undefined) {
   if (!slug) throw new UsageError('--org <slug> is required')
-  const org = findOrgBySlug(db.orm, slug)
+  const org = await db.read(findOrgBySlug(slug))
   if (!org) throw new UsageError(`no organisation with slug "${slug}" (create it with: bun run cli org create ${slug})`)
   return org
 }
@@ -43,33 +42,35 @@ export async function runCommand(db: Db, config: Config, args: string[], options
     case 'org create': {
       if (!arg || !new RegExp(SLUG_PATTERN).test(arg)) throw new UsageError(`org create <slug>: the slug must match ${SLUG_PATTERN}`)
       const plan = options.plan ?? 'free'
-      const { org, lines } = db.orm.transaction((tx) => {
-        const { org, created } = ensureOrganisation(tx, now, arg, options.name, plan)
-        const lines: string[] = []
-        if (created) lines.push(recordAudit(tx, now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan }, orgId: org.id, actor: 'cli', target: org.id }))
-        else if (org.plan !== plan && options.plan) {
-          tx.update(organisations).set({ plan }).where(eq(organisations.id, org.id)).run()
-          lines.push(recordAudit(tx, now, { action: 'billing.plan_change', fields: { org_id: org.id, from: org.plan, to: plan, provider: 'cli' }, orgId: org.id, actor: 'cli', target: org.id }))
-        }
-        return { org: { ...org, plan: options.plan ?? org.plan }, lines }
-      })
+      const { org, lines } = await db.tx(
+        (function* () {
+          const { org, created } = yield* ensureOrganisation(now, arg, options.name, plan)
+          const lines: string[] = []
+          if (created) lines.push(yield* recordAudit(now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan }, orgId: org.id, actor: 'cli', target: org.id }))
+          else if (org.plan !== plan && options.plan) {
+            yield* run('UPDATE organisations SET plan = ? WHERE id = ?', [plan, org.id])
+            lines.push(yield* recordAudit(now, { action: 'billing.plan_change', fields: { org_id: org.id, from: org.plan, to: plan, provider: 'cli' }, orgId: org.id, actor: 'cli', target: org.id }))
+          }
+          return { org: { ...org, plan: options.plan ?? org.plan }, lines }
+        })(),
+      )
       for (const line of lines) logger.audit(line)
       return `organisation ${org.slug} (${org.id}) on the ${org.plan} plan`
     }
     case 'session create': {
-      const org = orgOrFail(db, options.org)
-      const session = createSession(db, logger, now, { userId: options.user ?? 'cli', orgSlug: org.slug, ttlSeconds: config.sessionTtlSeconds, remote: 'cli' })
+      const org = await orgOrFail(db, options.org)
+      const session = await createSession(db, logger, now, { userId: options.user ?? 'cli', orgSlug: org.slug, ttlSeconds: config.sessionTtlSeconds, remote: 'cli' })
       return session.token
     }
     case 'token create': {
-      const org = orgOrFail(db, options.org)
+      const org = await orgOrFail(db, options.org)
       if (!options.name) throw new UsageError('--name <name> is required')
       const scopes = (options.scopes ?? 'execute').split(',').map((s) => s.trim())
       if (scopes.some((s) => s !== 'execute' && s !== 'read' && s !== 'badge')) throw new UsageError('--scopes takes execute, read and/or badge')
       const agentType = options.agentType ?? ''
       if (!/^[a-z0-9_]{0,32}$/.test(agentType)) throw new UsageError('--agent-type must match ^[a-z0-9_]{0,32}$')
       try {
-        const token = createToken(
+        const token = await createToken(
           { db, clock: systemClock, logger, verifier: createTokenVerifier(db, systemClock), graceSeconds: config.tokenRotationGraceSeconds },
           { orgId: org.id, plan: org.plan, actor: 'cli', remote: 'cli' },
           { name: options.name, scopes, agentType },
@@ -81,7 +82,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
       }
     }
     case 'migrate':
-      // openDatabase has applied every migration in drizzle/sqlite/ by now.
+      // connectDatabase has applied every migration (drizzle/sqlite/ or drizzle/pg/) by now.
       return 'migrations applied'
     case 'purge': {
       const result = await sweepRetention(db, now)

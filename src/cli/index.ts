@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { ConfigError, loadConfig } from '../config'
-import { openDatabase } from '../db/client'
+import { connectDatabase } from '../db/client'
 import { isPlan } from '../modules/plans'
 import { runCommand } from './commands'
 
@@ -45,7 +45,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.plan !== undefined && !isPlan(values.plan)) throw new ConfigError(`--plan must be free, team or enterprise, got "${values.plan}"`)
   const config = loadConfig()
-  const db = openDatabase(config.databaseUrl)
+  const db = await connectDatabase(config.databaseUrl, { poolSize: 2, statementTimeoutMs: config.databaseStatementTimeoutMs })
   try {
     const output = await runCommand(db, config, positionals, {
       plan: values.plan as any,
@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(output)
     return 0
   } finally {
-    db.close()
+    await db.close()
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger'
-import type { Db } from './client'
+import type { SqliteDb } from './client'
 
 const RETRY_FIRST_MS = 1000
 const RETRY_MAX_MS = 60_000
@@ -18,7 +18,7 @@ const RETRY_MAX_MS = 60_000
  * Returns a function that stops the worker and any pending retry.
  */
 export function startCheckpointer(
-  db: Db,
+  db: SqliteDb,
   logger: Pick<Logger, 'warn'>,
   options: { intervalMs?: number; spawn?: () => Worker } = {},
 ): () => void {

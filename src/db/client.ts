@@ -1,69 +1,78 @@
-import { Database } from 'bun:sqlite'
-import { mkdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { drizzle, type BunSQLiteDatabase } from 'drizzle-orm/bun-sqlite'
-import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
-import { ConfigError } from '../config'
-import * as schema from './schema'
+import type { Database } from 'bun:sqlite'
+import type { Params, Step } from './work'
 
-export type Orm = BunSQLiteDatabase<typeof schema>
+export type Dialect = 'sqlite' | 'postgres'
 
-/** The database handle every module receives: drizzle for most queries, the raw handle for prepared hot-path statements. */
+/**
+ * The database every module receives, whichever backend is behind it. Statements are written once, with
+ * `?` placeholders, in the SQL both dialects share; work that must be atomic is a unit (see work.ts)
+ * handed to `tx`. Each backend keeps its own speed: SQLite runs units synchronously on one connection,
+ * PostgreSQL on a pool of `DATABASE_POOL_SIZE` connections.
+ */
 export interface Db {
+  dialect: Dialect
+  /** Runs a unit in one transaction: all of it commits, or none of it. */
+  tx<T>(step: Step<T>): Promise<T>
+  /** Runs a unit outside a transaction (reads, and single statements that are atomic by themselves). */
+  read<T>(step: Step<T>): Promise<T>
+  all<T>(text: string, params?: Params): Promise<T[]>
+  get<T>(text: string, params?: Params): Promise<T | null>
+  /** A write; resolves to the number of rows it changed. */
+  run(text: string, params?: Params): Promise<number>
+  /** Whether the database answers now (for /health): true, or false within a few seconds. */
+  healthy(): boolean | Promise<boolean>
+  /** Where the data lives, safe to print (a PostgreSQL password is never part of it). */
+  label: string
+  close(): Promise<void>
+}
+
+/** The embedded backend: the same interface plus the raw handle, for what only SQLite has (WAL checkpoints). */
+export interface SqliteDb extends Db {
+  dialect: 'sqlite'
   sqlite: Database
-  orm: Orm
   /** The file path (or `:memory:`). */
   path: string
-  close(): void
-}
-
-export const MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'sqlite')
-
-function filePath(url: string): string {
-  if (url.startsWith('postgres://') || url.startsWith('postgresql://'))
-    throw new ConfigError('DATABASE_URL: PostgreSQL is not supported yet; use a SQLite file path or :memory:')
-  if (url.startsWith('file:')) return url.slice('file:'.length)
-  if (url.startsWith('sqlite:')) return url.slice('sqlite:'.length).replace(/^\/\//, '')
-  return url
 }
 
 /**
- * A database SQLite can only read (a file or folder owned by another user, a read-only mount) still
- * opens, and with `-wal`/`-shm` present even switches to WAL, so the server would start, pass its health
- * check and answer 500 to every write. One write that is rolled back proves it can write.
+ * The database cannot be reached (refused, restarted, timed out). Answered 503 `{"error":"database
+ * unavailable"}`; the pool reconnects by itself once it is back.
  */
-function assertWritable(sqlite: Database, path: string): void {
-  try {
-    sqlite.exec('BEGIN IMMEDIATE')
-    sqlite.exec('CREATE TABLE __nolapse_write_probe (x INTEGER)')
-    sqlite.exec('ROLLBACK')
-  } catch (error) {
-    if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
-    sqlite.close()
-    throw new ConfigError(`DATABASE_URL: "${path}" is not writable (${(error as Error).message}); the file, its -wal/-shm files and their folder must be writable by this user (uid ${process.getuid?.() ?? '?'})`)
+export class DatabaseUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super('database unavailable')
   }
 }
 
-/**
- * Opens (creating folders and file as needed) the SQLite database, sets the PRAGMAs we rely on
- * and applies the drizzle migrations. Throws ConfigError when the path cannot be used.
- */
-export function openDatabase(url: string, options: { migrate?: boolean } = {}): Db {
-  const path = filePath(url)
-  let sqlite: Database
-  try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true })
-    sqlite = new Database(path, { create: true, strict: true })
-    sqlite.exec('PRAGMA journal_mode = WAL')
-  } catch (error) {
-    throw new ConfigError(`DATABASE_URL: cannot open "${path}": ${(error as Error).message}`)
-  }
-  sqlite.exec('PRAGMA foreign_keys = ON')
-  sqlite.exec('PRAGMA busy_timeout = 5000')
-  // WAL with NORMAL sync is durable across process crashes (kill -9); only an OS crash may lose the last commits.
-  sqlite.exec('PRAGMA synchronous = NORMAL')
-  if (path !== ':memory:') assertWritable(sqlite, path)
-  const orm = drizzle(sqlite, { schema })
-  if (options.migrate !== false) migrate(orm, { migrationsFolder: MIGRATIONS_FOLDER })
-  return { sqlite, orm, path, close: () => sqlite.close() }
+export function isPostgresUrl(url: string): boolean {
+  return url.startsWith('postgres://') || url.startsWith('postgresql://')
 }
+
+/** `postgres://user:…@host:port/db` → `postgres://user@host:port/db`: for logs and error lines. */
+export function redactUrl(url: string): string {
+  if (!isPostgresUrl(url)) return url
+  try {
+    const u = new URL(url)
+    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`
+  } catch {
+    return 'postgres://(unparseable URL)'
+  }
+}
+
+export interface OpenOptions {
+  migrate?: boolean
+  poolSize?: number
+  statementTimeoutMs?: number
+}
+
+/** Opens the backend DATABASE_URL names: PostgreSQL for postgres:// and postgresql://, SQLite for anything else. */
+export async function connectDatabase(url: string, options: OpenOptions = {}): Promise<Db> {
+  if (isPostgresUrl(url)) {
+    const { openPostgres } = await import('./postgres')
+    return openPostgres(url, options)
+  }
+  const { openDatabase } = await import('./sqlite')
+  return openDatabase(url, options)
+}
+
+export { MIGRATIONS_FOLDER, openDatabase } from './sqlite'

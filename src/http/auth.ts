@@ -18,15 +18,18 @@ export interface OrgSummary {
  * stream-ticket, organisation and audit modules, so `http/` depends on none of them.
  */
 export interface CredentialResolver {
-  token(raw: string): { tokenId: string; orgId: string; scopes: string[]; agentType: string; bucket: string } | null
-  session(raw: string): { sessionId: string; userId: string; orgId: string } | null
-  ticket(raw: string): { orgId: string; repo: string; parent: string } | null
-  org(id: string): OrgSummary | null
-  tokenValid(id: string): boolean
-  sessionValid(id: string): boolean
-  /** Records one refusal (row and `[audit]` line); must not throw, since a refusal cannot depend on it. */
-  audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): void
+  token(raw: string): MaybePromise<{ tokenId: string; orgId: string; scopes: string[]; agentType: string; bucket: string } | null>
+  session(raw: string): MaybePromise<{ sessionId: string; userId: string; orgId: string } | null>
+  ticket(raw: string): MaybePromise<{ orgId: string; repo: string; parent: string } | null>
+  org(id: string): MaybePromise<OrgSummary | null>
+  tokenValid(id: string): MaybePromise<boolean>
+  sessionValid(id: string): MaybePromise<boolean>
+  /** Records one refusal (row and `[audit]` line); must not reject, since a refusal cannot depend on it. */
+  audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
 }
+
+/** Cached answers come back at once; the database's answers come as promises. */
+export type MaybePromise<T> = T | Promise<T>
 
 /** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
 export type Principal = (
@@ -81,10 +84,10 @@ export function createAuthenticator(deps: AuthDeps) {
    * Counts one refused credential against the client address (429 once its allowance is spent) and
    * audits it. Every route that takes a credential, including a badge's `?token=`, refuses through here.
    */
-  function refuse(request: Request, server: Peer, reason: string): void {
+  async function refuse(request: Request, server: Peer, reason: string): Promise<void> {
     const remote = clientAddress(request, server, deps.config.trustProxy)
     deps.limitDenials?.(remote)
-    credentials.audit({
+    await credentials.audit({
       action: 'auth.denied',
       fields: { method: request.method, path: new URL(request.url).pathname, reason, remote },
       actor: 'anonymous',
@@ -92,37 +95,37 @@ export function createAuthenticator(deps: AuthDeps) {
     })
   }
 
-  function deny(request: Request, server: Peer, reason: string, error: HttpError): never {
-    refuse(request, server, reason)
+  async function deny(request: Request, server: Peer, reason: string, error: HttpError): Promise<never> {
+    await refuse(request, server, reason)
     throw error
   }
 
-  function principalOf(raw: string): Principal | null {
+  async function principalOf(raw: string): Promise<Principal | null> {
     if (raw.startsWith('nlp_')) {
-      const token = credentials.token(raw)
-      const org = token && credentials.org(token.orgId)
+      const token = await credentials.token(raw)
+      const org = token && (await credentials.org(token.orgId))
       if (token && org) return { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType, bucket: token.bucket }
     } else if (raw.startsWith('nls_')) {
-      const session = credentials.session(raw)
-      const org = session && credentials.org(session.orgId)
+      const session = await credentials.session(raw)
+      const org = session && (await credentials.org(session.orgId))
       if (session && org) return { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
     }
     return null
   }
 
   /** A ticket's parent credential as a read-only principal bound to the ticket's repository, or null. */
-  function ticketPrincipal(raw: string): Principal | null {
-    const ticket = credentials.ticket(raw)
+  async function ticketPrincipal(raw: string): Promise<Principal | null> {
+    const ticket = await credentials.ticket(raw)
     if (!ticket) return null
-    const org = credentials.org(ticket.orgId)
+    const org = await credentials.org(ticket.orgId)
     if (!org) return null
     const id = ticket.parent.slice(2)
     if (ticket.parent === tokenCredential(id))
-      return credentials.tokenValid(id) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
-    return credentials.sessionValid(id) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
+      return (await credentials.tokenValid(id)) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
+    return (await credentials.sessionValid(id)) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
   }
 
-  function authenticate(need: Need, request: Request, server: Peer): Principal {
+  async function authenticate(need: Need, request: Request, server: Peer): Promise<Principal> {
     // Built only when refusing: an Error captures a stack trace, too dear for every request.
     const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
@@ -130,28 +133,28 @@ export function createAuthenticator(deps: AuthDeps) {
       const query = request.url.indexOf('?')
       const ticket = query === -1 ? null : new URLSearchParams(request.url.slice(query + 1)).get('ticket')
       if (ticket !== null) {
-        const principal = ticketPrincipal(ticket)
-        if (principal === null) deny(request, server, 'invalid_ticket', invalidToken())
+        const principal = await ticketPrincipal(ticket)
+        if (principal === null) return deny(request, server, 'invalid_ticket', invalidToken())
         return principal
       }
     }
-    if (raw === null) deny(request, server, 'missing_token', missing())
-    const principal = principalOf(raw)
-    if (principal === null) deny(request, server, 'invalid_token', missing())
+    if (raw === null) return deny(request, server, 'missing_token', missing())
+    const principal = await principalOf(raw)
+    if (principal === null) return deny(request, server, 'invalid_token', missing())
     const allowed =
       need === 'session'
         ? principal.kind === 'session'
         : need === 'execute'
           ? principal.kind === 'token' && principal.scopes.includes('execute')
           : principal.kind === 'session' || principal.scopes.includes('execute') || principal.scopes.includes('read')
-    if (!allowed) deny(request, server, principal.kind === 'session' ? 'session_not_accepted' : 'insufficient_scope', forbidden())
+    if (!allowed) return deny(request, server, principal.kind === 'session' ? 'session_not_accepted' : 'insufficient_scope', forbidden())
     return principal
   }
 
   return Object.assign(authenticate, {
     refuse,
     /** Whether a credential resolved earlier is still accepted (revoked, past grace, logged out or expired → false). */
-    stillValid(principal: Principal): boolean {
+    stillValid(principal: Principal): MaybePromise<boolean> {
       return principal.kind === 'token' ? credentials.tokenValid(principal.tokenId) : credentials.sessionValid(principal.sessionId)
     },
   })
@@ -171,20 +174,20 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   // Where the principal waits between the hook that resolves it and `resolve`: one map per app, keyed by
   // the request (a property added to Elysia's context object would change its shape and cost every route).
   const resolved = new WeakMap<Request, Principal>()
-  const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }) => {
+  const gate = async (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }) => {
     if (resolved.has(request)) return
-    const principal = authenticate(need, request, server)
+    const principal = await authenticate(need, request, server)
     limiter?.(principal, set)
     resolved.set(request, principal)
   }
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
-      parse({ request, server, set }) {
-        gate(need, request, server, set as any)
+      async parse({ request, server, set }) {
+        await gate(need, request, server, set as any)
         return body.json(request)
       },
-      transform({ request, server, set }) {
-        gate(need, request, server, set as any)
+      async transform({ request, server, set }) {
+        await gate(need, request, server, set as any)
       },
       resolve({ request }) {
         return { principal: resolved.get(request)! }

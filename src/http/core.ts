@@ -3,6 +3,7 @@ import type { Logger } from '../lib/logger'
 import type { Config } from '../config'
 import { corsPolicy } from './cors'
 import { MAX_BODY_BYTES } from './body'
+import { DatabaseUnavailableError } from '../db/client'
 import { HttpError, payloadTooLarge } from './errors'
 import { validationMessage } from './validation-message'
 
@@ -63,13 +64,20 @@ export function corePlugin(deps: CoreDeps) {
     .onError({ as: 'global' }, (context) => {
       const { code, error: thrown, request, set, path } = context
       // Elysia wraps whatever the parse hook throws in a ParseError; our own errors keep their status.
-      const error = code === 'PARSE' && (thrown as Error).cause instanceof HttpError ? ((thrown as Error).cause as HttpError) : thrown
+      const cause = code === 'PARSE' ? (thrown as Error).cause : undefined
+      const error = cause instanceof HttpError || cause instanceof DatabaseUnavailableError ? cause : thrown
       let status: number
       let message: string
       if (error instanceof HttpError) {
         status = error.status
         message = error.message
         if (error.headers) Object.assign(set.headers, error.headers)
+      } else if (error instanceof DatabaseUnavailableError) {
+        // Not the client's fault and not a bug: retry later (the pool reconnects by itself).
+        status = 503
+        message = 'database unavailable'
+        set.headers['retry-after'] = '5'
+        logger.warn('database unavailable', { path, reason: error.reason })
       } else if (code === 'VALIDATION' && (error as ValidationError).type !== 'response') {
         const e = error as ValidationError
         status = 400

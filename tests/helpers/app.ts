@@ -1,6 +1,6 @@
 import { createApp, type AppDeps } from '../../src/app'
 import { loadConfig, type Config } from '../../src/config'
-import { openDatabase } from '../../src/db/client'
+import { testDatabase } from './db'
 import { manualClock } from '../../src/lib/clock'
 import { memoryLogger } from '../../src/lib/logger'
 import { checkAgainstDocument } from './openapi'
@@ -14,10 +14,10 @@ export interface RequestOptions {
   headers?: Record<string, string>
 }
 
-/** A whole server on a fresh `:memory:` database with a manual clock and a logger that records its lines. */
+/** A whole server on a fresh database (`:memory:`, or its own PostgreSQL database: helpers/db.ts) with a manual clock and a logger that records its lines. */
 export function makeTestApp(env: Record<string, string> = {}, extra: Partial<AppDeps> = {}) {
   const config: Config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...env })
-  const db = openDatabase(config.databaseUrl)
+  const db = testDatabase()
   const clock = manualClock()
   const logger = memoryLogger()
   const app = createApp({ config, db, clock, logger, ...extra })

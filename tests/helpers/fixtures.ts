@@ -1,18 +1,17 @@
-import { eq } from 'drizzle-orm'
-import { organisations, type Plan } from '../../src/db/schema'
+import type { Plan } from '../../src/db/schema'
 import { SERVICE_TOKEN, type TestApp } from './app'
 
 /** Signs in as `user` of the organisation `slug` (created on the free plan when new), optionally on another plan. */
 export async function signIn(t: TestApp, slug = 'acme', options: { plan?: Plan; user?: string } = {}) {
   const res = await t.request('POST', '/v1/sessions/create', { token: SERVICE_TOKEN, body: { user_id: options.user ?? 'user-1', org_slug: slug } })
   if (res.status !== 201) throw new Error(`sign-in failed: ${res.status} ${res.text}`)
-  if (options.plan) setPlan(t, res.json.org_id, options.plan)
+  if (options.plan) await setPlan(t, res.json.org_id, options.plan)
   return { session: res.json.token as string, orgId: res.json.org_id as string, sessionId: res.json.id as string, slug }
 }
 
 /** Moves an organisation to another plan, as a billing webhook would. */
-export function setPlan(t: TestApp, orgId: string, plan: Plan) {
-  t.db.orm.update(organisations).set({ plan }).where(eq(organisations.id, orgId)).run()
+export async function setPlan(t: TestApp, orgId: string, plan: Plan) {
+  await t.db.run('UPDATE organisations SET plan = ? WHERE id = ?', [plan, orgId])
   t.app.services.orgs.invalidate(orgId)
 }
 

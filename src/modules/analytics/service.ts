@@ -11,18 +11,21 @@ const round = (value: number, places: number) => Math.round(value * 10 ** places
  * the window come from its (repo_id, id) index, since execution ids sort by creation time.
  */
 export function createAnalytics(db: Db) {
-  const q = db.sqlite
-  const repoId = q.prepare<{ id: number }, [string, string]>('SELECT id FROM repositories WHERE org_id = ? AND name = ?')
+  type Statement<T> = { all: (...args: unknown[]) => Promise<T[]>; get: (...args: unknown[]) => Promise<T | null> }
+  const q = {
+    statement: <T, _P = unknown>(text: string): Statement<T> => ({ all: (...args) => db.all<T>(text, args), get: (...args) => db.get<T>(text, args) }),
+  }
+  const repoId = q.statement<{ id: number }, [string, string]>('SELECT id FROM repositories WHERE org_id = ? AND name = ?')
   const filter = (withRepo: boolean) => `org_id = ? AND day >= ? AND day <= ?${withRepo ? ' AND repo_id = ?' : ''}`
   const sums = 'sum(executions) AS executions, sum(pass) AS pass, sum(warn) AS warn, sum(fail) AS fail'
   const build = (withRepo: boolean) => ({
-    daily: q.prepare<{ day: number; executions: number; pass: number; warn: number; fail: number; coverage_sum: number }, any[]>(
+    daily: q.statement<{ day: number; executions: number; pass: number; warn: number; fail: number; coverage_sum: number }, any[]>(
       `SELECT day, ${sums}, sum(coverage_sum) AS coverage_sum FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY day`,
     ),
-    agents: q.prepare<{ agent_type: string; executions: number; fail: number }, any[]>(
+    agents: q.statement<{ agent_type: string; executions: number; fail: number }, any[]>(
       `SELECT agent_type, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY agent_type ORDER BY executions DESC, agent_type`,
     ),
-    repos: q.prepare<{ repo_id: number; name: string; executions: number; fail: number }, any[]>(
+    repos: q.statement<{ repo_id: number; name: string; executions: number; fail: number }, any[]>(
       `SELECT d.repo_id, r.name, d.executions, d.fail FROM (SELECT repo_id, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY repo_id) d
        JOIN repositories r ON r.id = d.repo_id ORDER BY r.name`,
     ),
@@ -31,13 +34,13 @@ export function createAnalytics(db: Db) {
   const one = build(true)
   // Ids carry their creation time, so the scan for the first run in the window starts at the window's
   // id prefix; `created_at` settles ids minted under a clock that had moved backwards.
-  const first = q.prepare<{ coverage: number }, [number, string, number]>(
+  const first = q.statement<{ coverage: number }, [number, string, number]>(
     'SELECT coverage FROM executions WHERE repo_id = ? AND id >= ? AND created_at >= ? ORDER BY id LIMIT 1',
   )
-  const latest = q.prepare<{ coverage: number }, [number, number]>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
+  const latest = q.statement<{ coverage: number }, [number, number]>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
 
   return {
-    report(orgId: string, now: number, days: number, repo?: string) {
+    async report(orgId: string, now: number, days: number, repo?: string) {
       const today = Math.floor(now / DAY_MS)
       const firstDay = today - (days - 1)
       const from = firstDay * DAY_MS
@@ -45,11 +48,11 @@ export function createAnalytics(db: Db) {
       let stmts = all
       const args: (string | number)[] = [orgId, firstDay, today]
       if (repo !== undefined) {
-        const id = repoId.get(orgId, repo)?.id
+        const id = (await repoId.get(orgId, repo))?.id
         stmts = one
         args.push(id ?? -1)
       }
-      const byDay = new Map(stmts.daily.all(...args).map((row) => [row.day, row]))
+      const byDay = new Map((await stmts.daily.all(...args)).map((row) => [row.day, row]))
       const daily = []
       const totals = { executions: 0, pass: 0, warn: 0, fail: 0, repos: 0 }
       for (let day = firstDay; day <= today; day++) {
@@ -70,9 +73,9 @@ export function createAnalytics(db: Db) {
         }
       }
       const fromId = `exe_${encodeTime(from, 10).toLowerCase()}`
-      const repos = stmts.repos.all(...args).map((row) => {
-        const last = latest.get(row.repo_id, now)?.coverage ?? 0
-        const start = first.get(row.repo_id, fromId, from)?.coverage ?? last
+      const repos = await Promise.all((await stmts.repos.all(...args)).map(async (row) => {
+        const last = (await latest.get(row.repo_id, now))?.coverage ?? 0
+        const start = (await first.get(row.repo_id, fromId, from))?.coverage ?? last
         return {
           repo: row.name,
           latest_coverage: last,
@@ -80,9 +83,9 @@ export function createAnalytics(db: Db) {
           executions: row.executions,
           fail_rate: round(row.fail / row.executions, 4),
         }
-      })
+      }))
       totals.repos = repos.length
-      const agents = stmts.agents.all(...args).map((row) => ({
+      const agents = (await stmts.agents.all(...args)).map((row) => ({
         agent_type: row.agent_type,
         executions: row.executions,
         fail_rate: round(row.fail / row.executions, 4),

@@ -9,15 +9,13 @@ import { SECURITY } from '../../http/security'
 import { PLAN_LIMITS } from '../plans'
 
 export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader }) {
-  const page = deps.db.sqlite.prepare<
-    { id: string; action: string; actor: string; target: string | null; metadata: string; remote: string | null; created_at: number },
-    [string, string, number]
-  >('SELECT id, action, actor, target, metadata, remote, created_at FROM audit_events WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
+  type Row = { id: string; action: string; actor: string; target: string | null; metadata: string; remote: string | null; created_at: number }
+  const PAGE = 'SELECT id, action, actor, target, metadata, remote, created_at FROM audit_events WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?'
   return new Elysia({ name: 'audit-log' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
     .get(
       '/v1/audit-log',
-      ({ principal, query }) => {
+      async ({ principal, query }) => {
         if (!PLAN_LIMITS[principal.org.plan].auditLog) throw paymentRequired('the audit log requires the enterprise plan')
         const limit = query.limit ?? 50
         let before = 'aud_~'
@@ -25,7 +23,7 @@ export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?
           before = Buffer.from(query.cursor, 'base64url').toString()
           if (!/^aud_[0-9a-z]{26}$/.test(before)) throw badRequest('invalid query: cursor is not a cursor this API returned')
         }
-        const rows = page.all(principal.org.id, before, limit + 1)
+        const rows = await deps.db.all<Row>(PAGE, [principal.org.id, before, limit + 1])
         const more = rows.length > limit
         if (more) rows.pop()
         return {

@@ -1,5 +1,5 @@
-import { auditEvents } from '../../db/schema'
-import type { Orm } from '../../db/client'
+import type { Db } from '../../db/client'
+import { run, type Step } from '../../db/work'
 import { auditId } from '../../lib/ids'
 import { jsonString, type Logger } from '../../lib/logger'
 
@@ -14,8 +14,6 @@ export interface AuditEvent {
   target?: string | null
   remote?: string | null
 }
-
-type Tx = Pick<Orm, 'insert'>
 
 /** Printable ASCII that cannot end a field, a list or a line: written as is; anything else is a JSON string. */
 const BARE = /^[\x21-\x7e]+$/
@@ -47,21 +45,12 @@ export function auditLine(event: Pick<AuditEvent, 'action' | 'fields'>): string 
  * Writes the audit row inside the caller's transaction and returns the line to print once it commits
  * (a rolled-back change must not leave an audit line behind).
  */
-export function recordAudit(tx: Tx, now: number, event: AuditEvent): string {
+export function* recordAudit(now: number, event: AuditEvent): Step<string> {
   const metadata: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(event.fields)) if (value !== undefined) metadata[key] = value
-  tx.insert(auditEvents)
-    .values({
-      id: auditId(now),
-      orgId: event.orgId ?? null,
-      action: event.action,
-      actor: event.actor,
-      target: event.target ?? null,
-      metadata,
-      remote: event.remote ?? null,
-      createdAt: now,
-    })
-    .run()
+  yield* run('INSERT INTO audit_events (id, org_id, action, actor, target, metadata, remote, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+    auditId(now), event.orgId ?? null, event.action, event.actor, event.target ?? null, JSON.stringify(metadata), event.remote ?? null, now,
+  ])
   return auditLine(event)
 }
 
@@ -70,9 +59,9 @@ export function recordAudit(tx: Tx, now: number, event: AuditEvent): string {
  * refusal must never depend on this write (a full disk would turn every 401 into a 500): when the row
  * cannot be written the line is still printed and the failure logged.
  */
-export function auditNow(db: Orm, logger: Logger, now: number, event: AuditEvent): void {
+export async function auditNow(db: Db, logger: Logger, now: number, event: AuditEvent): Promise<void> {
   try {
-    logger.audit(recordAudit(db, now, event))
+    logger.audit(await db.read(recordAudit(now, event)))
   } catch (error) {
     logger.audit(auditLine(event))
     logger.error('audit row not written', { action: event.action, error: error instanceof Error ? error.message : String(error) })

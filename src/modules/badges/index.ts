@@ -57,15 +57,13 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
   })
   type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: any }
-  const badge = ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
-    const coverage = data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
-    const picture = renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat')
-    return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
+  const badge = async ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
+    const coverage = await data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
+    return answer(await renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat'), request, set)
   }
-  const trend = ({ params, query, request, server, set }: Ctx<typeof trendQuery.static>) => {
-    const values = data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
-    const picture = renderer.trend('coverage', values)
-    return picture instanceof Promise ? picture.then((p) => answer(p, request, set)) : answer(picture, request, set)
+  const trend = async ({ params, query, request, server, set }: Ctx<typeof trendQuery.static>) => {
+    const values = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
+    return answer(await renderer.trend('coverage', values), request, set)
   }
   const picture = {
     'x-media': { 200: 'image/svg+xml' },

@@ -65,7 +65,7 @@ export function billingModule(deps: WebhookDeps) {
         const raw = await rawBody(request)
         const event = await deps.verifiers.stripe(raw, signature, secret)
         if (!event) return refuse('stripe', request, server, 'invalid signature')
-        const outcome = processBillingEvent(deps, mapStripeEvent(event, config.stripe), sha256Hex(raw))
+        const outcome = await processBillingEvent(deps, mapStripeEvent(event, config.stripe), sha256Hex(raw))
         deps.observe?.('stripe', outcome.duplicate ? 'duplicate' : outcome.result!)
         return answer(outcome)
       },
@@ -100,7 +100,7 @@ export function billingModule(deps: WebhookDeps) {
         }
         if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('malformed request')
         // Razorpay signs the body, not the event-id header: the body's hash is what makes a delivery unique.
-        const outcome = processBillingEvent(deps, mapRazorpayEvent(body as Record<string, unknown>, eventId, config.razorpay), sha256Hex(raw))
+        const outcome = await processBillingEvent(deps, mapRazorpayEvent(body as Record<string, unknown>, eventId, config.razorpay), sha256Hex(raw))
         deps.observe?.('razorpay', outcome.duplicate ? 'duplicate' : outcome.result!)
         return answer(outcome)
       },

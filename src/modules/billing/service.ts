@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client'
+import { all, get, lock, run, type Step } from '../../db/work'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { recordAudit } from '../audit/service'
@@ -62,43 +63,43 @@ type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous'; link
  * is a conflict (recorded, warned, audited, applied to nobody), and a customer linked to several
  * organisations with no subscription to tell them apart changes nothing.
  */
-export function processBillingEvent(deps: BillingDeps, event: BillingEvent, payloadHash: string): { duplicate: boolean; result?: BillingResult } {
-  const q = deps.db.sqlite
+export async function processBillingEvent(deps: BillingDeps, event: BillingEvent, payloadHash: string): Promise<{ duplicate: boolean; result?: BillingResult }> {
   const now = deps.clock.now()
   const [customerColumn, subscriptionColumn] =
     event.provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
   const select = `SELECT id, plan, billing_status, plan_event_at, ${customerColumn} AS customer, ${subscriptionColumn} AS subscription FROM organisations`
   const lines: string[] = []
 
-  function resolve(): Resolution {
+  function* resolve(): Step<Resolution> {
     let linked: OrgRow | undefined
-    if (event.subscriptionId) linked = q.query<OrgRow, [string]>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`).all(event.subscriptionId)[0]
+    if (event.subscriptionId) linked = (yield* all<OrgRow>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`, [event.subscriptionId]))[0]
     if (!linked && event.customerId) {
-      const byCustomer = q.query<OrgRow, [string]>(`${select} WHERE ${customerColumn} = ? LIMIT 2`).all(event.customerId)
+      const byCustomer = yield* all<OrgRow>(`${select} WHERE ${customerColumn} = ? LIMIT 2`, [event.customerId])
       if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
       linked = byCustomer[0]
     }
-    const named = event.orgRef ? (q.query<OrgRow, [string, string]>(`${select} WHERE id = ? OR slug = ?`).get(event.orgRef, event.orgRef) ?? undefined) : undefined
+    const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
     if (linked && event.orgRef && named?.id !== linked.id) return { org: null, problem: 'conflict', linked, named }
     return { org: linked ?? named ?? null }
   }
 
-  const run = q.transaction(() => {
-    const seen = q
-      .query('SELECT 1 FROM webhook_events WHERE provider = ? AND (event_id = ? OR payload_hash = ?)')
-      .get(event.provider, event.eventId, payloadHash)
+  // One provider's events apply one at a time (the lock): two deliveries of one event racing on
+  // PostgreSQL cannot both pass the duplicate check.
+  function* apply() {
+    yield* lock(`billing:${event.provider}`)
+    const seen = yield* get('SELECT 1 AS seen FROM webhook_events WHERE provider = ? AND (event_id = ? OR payload_hash = ?)', [event.provider, event.eventId, payloadHash])
     if (seen) return { duplicate: true as const }
     const changesState = event.plan !== undefined || event.billingStatus !== undefined
     let result: BillingResult
     let org: OrgRow | null = null
     if (!changesState && !event.link) result = 'ignored'
     else {
-      const resolution = resolve()
+      const resolution = yield* resolve()
       org = resolution.org
       if (resolution.problem === 'conflict') {
         result = 'conflict'
         lines.push(
-          recordAudit(deps.db.orm, now, {
+          yield* recordAudit(now, {
             action: 'billing.conflict',
             fields: { provider: event.provider, event_id: event.eventId, linked_org_id: resolution.linked!.id, named_org: event.orgRef },
             orgId: resolution.linked!.id,
@@ -111,16 +112,16 @@ export function processBillingEvent(deps: BillingDeps, event: BillingEvent, payl
       else if (!org) result = 'unknown_org'
       else {
         if (event.link) {
-          if (event.customerId && org.customer !== event.customerId) q.run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
+          if (event.customerId && org.customer !== event.customerId) yield* run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
           if (event.subscriptionId && org.subscription !== event.subscriptionId)
-            q.run(`UPDATE organisations SET ${subscriptionColumn} = ? WHERE id = ?`, [event.subscriptionId, org.id])
+            yield* run(`UPDATE organisations SET ${subscriptionColumn} = ? WHERE id = ?`, [event.subscriptionId, org.id])
         }
         if (!changesState) result = 'applied'
         else if (event.createdAt < org.plan_event_at) result = 'stale'
         else {
           const plan = event.plan ?? org.plan
           const status = event.billingStatus ?? org.billing_status
-          q.run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
+          yield* run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
           const changes = [
             ['billing.plan_change', org.plan, plan],
             ['billing.status_change', org.billing_status, status],
@@ -128,7 +129,7 @@ export function processBillingEvent(deps: BillingDeps, event: BillingEvent, payl
           for (const [action, from, to] of changes)
             if (from !== to)
               lines.push(
-                recordAudit(deps.db.orm, now, {
+                yield* recordAudit(now, {
                   action,
                   fields: { org_id: org.id, from, to, provider: event.provider },
                   orgId: org.id,
@@ -141,14 +142,14 @@ export function processBillingEvent(deps: BillingDeps, event: BillingEvent, payl
         }
       }
     }
-    q.run(
+    yield* run(
       'INSERT INTO webhook_events (provider, event_id, type, org_id, event_created_at, result, received_at, payload_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       [event.provider, event.eventId, event.type, org?.id ?? null, event.createdAt, result, now, payloadHash],
     )
     deps.beforeCommit?.(event)
     return { duplicate: false as const, result, orgId: org?.id }
-  })
-  const outcome = run.immediate()
+  }
+  const outcome = await deps.db.tx(apply())
   if (outcome.duplicate) return { duplicate: true }
   if (outcome.orgId) deps.orgs.invalidate(outcome.orgId)
   for (const line of lines) deps.logger.audit(line)

@@ -95,10 +95,10 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
     )
     .get(
       '/v1/executions/stream',
-      ({ principal, query, request, server, set }) => {
+      async ({ principal, query, request, server, set }) => {
         const { repo } = scope(principal, query)
         if (principal.boundRepo !== undefined && principal.boundRepo !== repo) {
-          deps.authenticate.refuse(request, server, 'ticket_for_another_repository')
+          await deps.authenticate.refuse(request, server, 'ticket_for_another_repository')
           throw invalidToken()
         }
         return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {

@@ -1,7 +1,9 @@
 import { HttpError } from '../../http/errors'
 import { Lru } from '../../lib/lru'
 import { decodeCursor, encodeCursor, executionView } from './format'
-import type { ExecutionQueries, RepoRow } from './queries'
+import type { Db } from '../../db/client'
+import { executionQueries as q, REPO_BY_NAME, type RepoRow } from './queries'
+import type { ExecutionRow } from './format'
 
 const NO_CURSOR = 'exe_~'
 /** Cached first pages (and cursor pages): about 2.5 KB each. */
@@ -20,21 +22,22 @@ export interface ListOptions {
  * transaction as every insert and deletion, by any instance) is unchanged; the version read is the one
  * statement a cached page costs.
  */
-export function createListCache(queries: ExecutionQueries) {
+export function createListCache(db: Db) {
   const cache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES)
 
   /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
-  function page(repo: RepoRow, repoName: string, options: ListOptions) {
+  async function page(repo: RepoRow, repoName: string, options: ListOptions) {
     let before = NO_CURSOR
     if (options.cursor !== undefined) {
       const decoded = decodeCursor(options.cursor)
       if (decoded === null) throw badCursor()
       before = decoded
     }
-    const rows =
+    const rows: ExecutionRow[] = await db.read(
       options.branch === undefined
-        ? queries.page.all(repoName, repo.id, before, options.limit + 1)
-        : queries.branchPage.all(repoName, repo.id, options.branch, before, options.limit + 1)
+        ? q.page(repoName, repo.id, before, options.limit + 1)
+        : q.branchPage(repoName, repo.id, options.branch, before, options.limit + 1),
+    )
     const more = rows.length > options.limit
     if (more) rows.pop()
     return {
@@ -45,8 +48,8 @@ export function createListCache(queries: ExecutionQueries) {
   }
 
   return {
-    listJson(orgId: string, repoName: string, options: ListOptions): string {
-      const repo = queries.repoByName.get(orgId, repoName)
+    async listJson(orgId: string, repoName: string, options: ListOptions): Promise<string> {
+      const repo = await db.get<RepoRow>(REPO_BY_NAME, [orgId, repoName])
       if (!repo) {
         // The same answer to a bad cursor whether or not the repository exists yet.
         if (options.cursor !== undefined && decodeCursor(options.cursor) === null) throw badCursor()
@@ -55,7 +58,7 @@ export function createListCache(queries: ExecutionQueries) {
       const key = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`
       const hit = cache.get(key)
       if (hit && hit.version === repo.version) return hit.json
-      const json = JSON.stringify(page(repo, repoName, options))
+      const json = JSON.stringify(await page(repo, repoName, options))
       cache.set(key, { version: repo.version, json })
       return json
     },

@@ -1,4 +1,4 @@
-import type { Database } from 'bun:sqlite'
+import { all, get, run, type Step } from '../../db/work'
 import type { ExecutionRow } from './format'
 
 export interface RepoRow {
@@ -8,7 +8,7 @@ export interface RepoRow {
   version: number
 }
 
-/** One new execution, bound by column name (named parameters: no 16-value positional list to keep in order). */
+/** One new execution, by column name: `insertExecution` binds it by these names, never by position. */
 export type ExecutionInsert = {
   id: string
   repo_id: number
@@ -20,7 +20,7 @@ export type ExecutionInsert = {
   baseline: number | null
   warn_threshold: number
   fail_threshold: number
-  strict_mode: number
+  strict_mode: boolean
   commit: string | null
   run_at: number | null
   agent_type: string
@@ -28,45 +28,52 @@ export type ExecutionInsert = {
   created_at: number
 }
 
-const LIST_COLUMNS = 'e.id, ? AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at'
+const EXECUTION_COLUMNS = [
+  'id', 'repo_id', 'org_id', 'branch', 'outcome', 'delta', 'coverage', 'baseline', 'warn_threshold', 'fail_threshold',
+  'strict_mode', 'commit', 'run_at', 'agent_type', 'token_id', 'created_at',
+] as const satisfies readonly (keyof ExecutionInsert)[]
+const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${EXECUTION_COLUMNS.map(() => '?').join(', ')})`
 
-/** The executions feature's SQL, prepared once (a prepared statement costs microseconds; a built query tens of them). */
-export function createExecutionQueries(q: Database) {
-  return {
-    repoByName: q.prepare<RepoRow, [string, string]>('SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?'),
-    countRepos: q.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM repositories WHERE org_id = ?'),
-    reposBefore: q.prepare<{ n: number }, [string, number, number, number]>(
-      'SELECT count(*) AS n FROM repositories WHERE org_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))',
-    ),
-    insertRepo: q.prepare<{ id: number }, [string, string, number]>('INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) RETURNING id'),
-    insertExecution: q.prepare<unknown, [ExecutionInsert]>(
-      `INSERT INTO executions (id, repo_id, org_id, branch, outcome, delta, coverage, baseline, warn_threshold, fail_threshold,
-         strict_mode, "commit", run_at, agent_type, token_id, created_at)
-       VALUES ($id, $repo_id, $org_id, $branch, $outcome, $delta, $coverage, $baseline, $warn_threshold, $fail_threshold,
-         $strict_mode, $commit, $run_at, $agent_type, $token_id, $created_at)`,
-    ),
-    bumpCounter: q.prepare<unknown, [number]>('UPDATE repositories SET execution_count = execution_count + 1, version = version + 1 WHERE id = ?'),
-    findKey: q.prepare<{ request_hash: string; execution_id: string }, [string, string]>(
-      'SELECT request_hash, execution_id FROM idempotency_keys WHERE org_id = ? AND key = ?',
-    ),
-    deleteKey: q.prepare<unknown, [string, string]>('DELETE FROM idempotency_keys WHERE org_id = ? AND key = ?'),
-    insertKey: q.prepare<unknown, [string, string, string, string, number]>(
-      'INSERT INTO idempotency_keys (org_id, key, request_hash, execution_id, created_at) VALUES (?, ?, ?, ?, ?)',
-    ),
-    byId: q.prepare<ExecutionRow, [string]>(
+// `CAST(? AS TEXT)`: PostgreSQL must know a selected parameter's type.
+const LIST_COLUMNS = 'e.id, CAST(? AS TEXT) AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at'
+
+export const REPO_BY_NAME = 'SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?'
+const PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`
+const BRANCH_PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.branch = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`
+const AFTER = `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.id > ? ORDER BY e.id ASC LIMIT ?`
+
+/** The executions feature's SQL, one statement per function; each runs on either backend (see db/work.ts). */
+export const executionQueries = {
+  repoByName: (orgId: string, name: string) => get<RepoRow>(REPO_BY_NAME, [orgId, name]),
+  countRepos: (orgId: string) => get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]),
+  reposBefore: (orgId: string, repo: RepoRow) =>
+    get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ? AND (created_at < ? OR (created_at = ? AND id < ?))', [
+      orgId, repo.created_at, repo.created_at, repo.id,
+    ]),
+  /** Null when a concurrent request registered the same name first (the caller reads that one). */
+  insertRepo: (orgId: string, name: string, now: number) =>
+    get<{ id: number }>('INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING RETURNING id', [orgId, name, now]),
+  insertExecution: (row: ExecutionInsert): Step<number> => run(INSERT_EXECUTION, EXECUTION_COLUMNS.map((c) => row[c])),
+  bumpCounter: (repoId: number) => run('UPDATE repositories SET execution_count = execution_count + 1, version = version + 1 WHERE id = ?', [repoId]),
+  findKey: (orgId: string, key: string) =>
+    get<{ request_hash: string; execution_id: string }>('SELECT request_hash, execution_id FROM idempotency_keys WHERE org_id = ? AND key = ?', [orgId, key]),
+  /** Claims the key for this run; false when it is taken (by an earlier run, or a concurrent one that has now committed). */
+  *claimKey(orgId: string, key: string, requestHash: string, executionId: string, now: number): Step<boolean> {
+    const n = yield* run('INSERT INTO idempotency_keys (org_id, key, request_hash, execution_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (org_id, key) DO NOTHING', [
+      orgId, key, requestHash, executionId, now,
+    ])
+    return n > 0
+  },
+  reassignKey: (orgId: string, key: string, requestHash: string, executionId: string, now: number) =>
+    run('UPDATE idempotency_keys SET request_hash = ?, execution_id = ?, created_at = ? WHERE org_id = ? AND key = ?', [requestHash, executionId, now, orgId, key]),
+  byId: (id: string) =>
+    get<ExecutionRow>(
       'SELECT e.id, r.name AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at FROM executions e JOIN repositories r ON r.id = e.repo_id WHERE e.id = ?',
+      [id],
     ),
-    page: q.prepare<ExecutionRow, [string, number, string, number]>(
-      `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`,
-    ),
-    branchPage: q.prepare<ExecutionRow, [string, number, string, string, number]>(
-      `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.branch = ? AND e.id < ? ORDER BY e.id DESC LIMIT ?`,
-    ),
-    after: q.prepare<ExecutionRow, [string, number, string, number]>(
-      `SELECT ${LIST_COLUMNS} FROM executions e WHERE e.repo_id = ? AND e.id > ? ORDER BY e.id ASC LIMIT ?`,
-    ),
-    latest: q.prepare<{ id: string }, [number]>('SELECT id FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1'),
-  }
+  page: (repoName: string, repoId: number, before: string, limit: number) => all<ExecutionRow>(PAGE, [repoName, repoId, before, limit]),
+  branchPage: (repoName: string, repoId: number, branch: string, before: string, limit: number) =>
+    all<ExecutionRow>(BRANCH_PAGE, [repoName, repoId, branch, before, limit]),
+  after: (repoName: string, repoId: number, id: string, limit: number) => all<ExecutionRow>(AFTER, [repoName, repoId, id, limit]),
+  latest: (repoId: number) => get<{ id: string }>('SELECT id FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1', [repoId]),
 }
-
-export type ExecutionQueries = ReturnType<typeof createExecutionQueries>

@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client'
 import { createBatchedWriter } from '../../db/batched-writer'
+import { lock, type Step } from '../../db/work'
 import type { Outcome, Plan } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
@@ -9,7 +10,7 @@ import { PLAN_LIMITS } from '../plans'
 import { streamKey, type ExecutionBus } from './bus'
 import { executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
 import { createListCache, type ListOptions } from './list-cache'
-import { createExecutionQueries, type RepoRow } from './queries'
+import { executionQueries as q, type RepoRow } from './queries'
 
 export interface ExecutionInput {
   repo: string
@@ -47,7 +48,7 @@ export interface ExecutionStoreDeps {
   clock: Clock
   bus: ExecutionBus
   /** Runs inside the inserting transaction (so derived data never disagrees with the rows). */
-  onInsert?: (execution: InsertedExecution) => void
+  onInsert?: (execution: InsertedExecution) => Step<void>
   /** Told after each new run is committed, for metrics. */
   onIngest?: () => void
 }
@@ -64,43 +65,49 @@ interface Submission {
 
 /** Records and lists executions: the rules of a run; the SQL is in queries.ts, pages in list-cache.ts. */
 export function createExecutionStore(deps: ExecutionStoreDeps) {
-  const { clock, bus } = deps
-  const queries = createExecutionQueries(deps.db.sqlite)
-  const lists = createListCache(queries)
+  const { clock, bus, db } = deps
+  const lists = createListCache(db)
 
-  function enforceRepoCap(orgId: string, plan: Plan, repo: RepoRow | null): void {
+  /**
+   * The plan's repository cap. A new repository is counted under the organisation's lock, so two runs
+   * racing to register the last free slot on PostgreSQL cannot both pass (SQLite writes one at a time).
+   */
+  function* enforceRepoCap(orgId: string, plan: Plan, repo: RepoRow | null): Step<void> {
     const limit = PLAN_LIMITS[plan].repos
     if (limit === null) return
-    const used = queries.countRepos.get(orgId)!.n
+    if (repo === null) yield* lock(`repos:${orgId}`)
+    const used = (yield* q.countRepos(orgId))!.n
     const refuse = () => paymentRequired(`repository limit reached for your plan (${used}/${limit} repos used)`)
     if (repo === null) {
       if (used >= limit) throw refuse()
       return
     }
     // After a downgrade the oldest `limit` repositories keep accepting runs; newer ones are refused.
-    if (used > limit && queries.reposBefore.get(orgId, repo.created_at, repo.created_at, repo.id)!.n >= limit) throw refuse()
+    if (used > limit && (yield* q.reposBefore(orgId, repo))!.n >= limit) throw refuse()
   }
 
   /** One run, inside the batch's transaction (its own savepoint). */
-  function ingest({ who, input, key, requestHash }: Submission): { row: ExecutionRow; replayed: boolean } {
-    if (key !== null) {
-      const seen = queries.findKey.get(who.orgId, key)
-      if (seen) {
-        if (seen.request_hash !== requestHash) throw new HttpError(422, 'Idempotency-Key was already used with a different request body')
-        const row = queries.byId.get(seen.execution_id)
-        if (row) return { row, replayed: true }
-      }
-    }
+  function* ingest({ who, input, key, requestHash }: Submission): Step<{ row: ExecutionRow; replayed: boolean }> {
     const now = clock.now()
-    const existing = queries.repoByName.get(who.orgId, input.repo) ?? null
-    enforceRepoCap(who.orgId, who.plan, existing)
-    const repoId = existing ? existing.id : queries.insertRepo.get(who.orgId, input.repo, now)!.id
+    const id = executionId(now)
+    // The key is claimed first (a unique insert): a retry racing its original waits for it and replays it.
+    if (key !== null && !(yield* q.claimKey(who.orgId, key, requestHash, id, now))) {
+      const seen = (yield* q.findKey(who.orgId, key))!
+      if (seen.request_hash !== requestHash) throw new HttpError(422, 'Idempotency-Key was already used with a different request body')
+      const row = yield* q.byId(seen.execution_id)
+      if (row) return { row, replayed: true }
+      // A key whose execution was purged by retention is reused for the new run.
+      yield* q.reassignKey(who.orgId, key, requestHash, id, now)
+    }
+    let existing = yield* q.repoByName(who.orgId, input.repo)
+    yield* enforceRepoCap(who.orgId, who.plan, existing)
+    if (existing === null) existing = (yield* q.insertRepo(who.orgId, input.repo, now)) as RepoRow | null
+    const repoId = existing ? existing.id : (yield* q.repoByName(who.orgId, input.repo))!.id
     const warn = input.warn_threshold ?? DEFAULT_WARN
     const fail = input.fail_threshold ?? DEFAULT_FAIL
     const delta = roundDelta(input.delta ?? (input.baseline !== undefined ? input.coverage - input.baseline : 0))
     const outcome = input.outcome ?? outcomeFor(delta, warn, fail)
-    const id = executionId(now)
-    queries.insertExecution.run({
+    yield* q.insertExecution({
       id,
       repo_id: repoId,
       org_id: who.orgId,
@@ -111,20 +118,15 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
       baseline: input.baseline ?? null,
       warn_threshold: warn,
       fail_threshold: fail,
-      strict_mode: input.strict_mode ? 1 : 0,
+      strict_mode: input.strict_mode === true,
       commit: input.commit ?? null,
       run_at: input.timestamp ? Date.parse(input.timestamp) : null,
       agent_type: who.agentType,
       token_id: who.tokenId,
       created_at: now,
     })
-    queries.bumpCounter.run(repoId)
-    deps.onInsert?.({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
-    if (key !== null) {
-      // A key whose execution was purged by retention is reused for the new run.
-      queries.deleteKey.run(who.orgId, key)
-      queries.insertKey.run(who.orgId, key, requestHash, id, now)
-    }
+    yield* q.bumpCounter(repoId)
+    if (deps.onInsert) yield* deps.onInsert({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
     const row: ExecutionRow = {
       id, repo: input.repo, branch: input.branch, outcome, delta, coverage: input.coverage,
       baseline: input.baseline ?? null, commit: input.commit ?? null, created_at: now,
@@ -132,7 +134,7 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     return { row, replayed: false }
   }
 
-  const writer = createBatchedWriter(deps.db.sqlite, ingest)
+  const writer = createBatchedWriter(db, ingest)
 
   return {
     /**
@@ -156,20 +158,15 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
       return { execution: view, replayed }
     },
 
-    listJson: (orgId: string, repoName: string, options: ListOptions): string => lists.listJson(orgId, repoName, options),
+    listJson: (orgId: string, repoName: string, options: ListOptions): Promise<string> => lists.listJson(orgId, repoName, options),
 
-    findRepo(orgId: string, name: string): RepoRow | null {
-      return queries.repoByName.get(orgId, name) ?? null
-    },
+    findRepo: (orgId: string, name: string): Promise<RepoRow | null> => db.read(q.repoByName(orgId, name)),
 
-    latestId(repoId: number): string | null {
-      return queries.latest.get(repoId)?.id ?? null
-    },
+    latestId: async (repoId: number): Promise<string | null> => (await db.read(q.latest(repoId)))?.id ?? null,
 
     /** Executions of a repository after `id`, oldest first: the stream's replay and catch-up. */
-    after(repoId: number, repoName: string, id: string, limit = 500): ExecutionView[] {
-      return queries.after.all(repoName, repoId, id, limit).map(executionView)
-    },
+    after: async (repoId: number, repoName: string, id: string, limit = 500): Promise<ExecutionView[]> =>
+      (await db.read(q.after(repoName, repoId, id, limit))).map(executionView),
   }
 }
 

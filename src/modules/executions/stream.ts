@@ -20,7 +20,7 @@ export const STREAM_TIMING: StreamTiming = { heartbeatMs: HEARTBEAT_MS, pollMs: 
 
 export interface StreamGuard {
   /** Whether the credential that opened the stream is still accepted; checked on every event, heartbeat and poll. */
-  alive(): boolean
+  alive(): boolean | Promise<boolean>
   /** Registers the stream's `close` (to be ended from outside) and returns the function that frees its slot. */
   hold(close: () => void): () => void
 }
@@ -30,7 +30,7 @@ export interface StreamGuard {
  * `lastEventId`, then pushes new runs; heartbeats keep proxies from closing the connection. Every
  * timer, subscription and slot is released when the client goes away or the credential ends.
  */
-export function executionStream(
+export async function executionStream(
   store: ExecutionStore,
   bus: ExecutionBus,
   where: { orgId: string; repo: string },
@@ -39,42 +39,47 @@ export function executionStream(
   headers: Record<string, string>,
   guard: StreamGuard,
   timing: StreamTiming = STREAM_TIMING,
-): Response {
+): Promise<Response> {
   const { orgId, repo: name } = where
   // The onboarding wizard opens the stream before the first run: the repository may not exist yet.
-  let repoId = store.findRepo(orgId, name)?.id ?? null
+  let repoId = (await store.findRepo(orgId, name))?.id ?? null
+  // Without Last-Event-ID the stream starts from now: only runs recorded after it opened are sent.
+  const startAfter = lastEventId ?? (repoId === null ? '' : ((await store.latestId(repoId)) ?? ''))
   let close = () => {}
   // Taken before the response exists: a full cap throws here and the route answers 429.
   const release = guard.hold(() => close())
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let lastSent = lastEventId ?? ''
+      let lastSent = startAfter
       let closed = false
-      const write = (text: string) => {
-        if (closed) return
-        if (!guard.alive()) return close()
-        controller.enqueue(encoder.encode(text))
+      // Frames go out in order through one chain, each after the credential was re-checked.
+      let chain: Promise<unknown> = Promise.resolve()
+      const serially = (task: () => unknown) => {
+        chain = chain.then(task).catch(() => close())
       }
+      const write = (text: string) =>
+        serially(async () => {
+          if (closed) return
+          if (!(await guard.alive())) return close()
+          if (!closed) controller.enqueue(encoder.encode(text))
+        })
       const send = (execution: ExecutionView) => {
         if (closed || execution.id <= lastSent) return
         lastSent = execution.id
         write(`event: execution\nid: ${execution.id}\ndata: ${JSON.stringify(execution)}\n\n`)
       }
-      const catchUp = () => {
-        repoId ??= store.findRepo(orgId, name)?.id ?? null
-        if (repoId !== null) for (const execution of store.after(repoId, name, lastSent)) send(execution)
-      }
+      const catchUp = () =>
+        serially(async () => {
+          if (closed) return
+          if (!(await guard.alive())) return close()
+          repoId ??= (await store.findRepo(orgId, name))?.id ?? null
+          if (repoId !== null) for (const execution of await store.after(repoId, name, lastSent)) send(execution)
+        })
       controller.enqueue(encoder.encode(': connected\nretry: 3000\n\n'))
-      // Without Last-Event-ID the stream starts from now: only runs recorded after it opened are sent.
-      if (lastEventId === null) lastSent = repoId === null ? '' : (store.latestId(repoId) ?? '')
-      else catchUp()
+      if (lastEventId !== null) catchUp()
       const unsubscribe = bus.subscribe(streamKey(orgId, name), send)
       const heartbeat = setInterval(() => write(': heartbeat\n\n'), timing.heartbeatMs)
-      const poll = setInterval(() => {
-        if (closed) return
-        if (!guard.alive()) return close()
-        catchUp()
-      }, timing.pollMs)
+      const poll = setInterval(catchUp, timing.pollMs)
       const cleanup = () => {
         if (closed) return
         closed = true

@@ -18,24 +18,23 @@ const TICKET_FORMAT = /^nlt_[0-9a-f]{64}$/
  * and only while their parent credential is (checked by the caller on every use).
  */
 export function createStreamTickets(db: Db, clock: Clock, ttlSeconds: number) {
-  const insert = db.sqlite.prepare<unknown, [string, string, string, string, number, number]>(
-    'INSERT INTO stream_tickets (ticket_hash, org_id, repo, parent, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-  )
-  const select = db.sqlite.prepare<{ org_id: string; repo: string; parent: string; expires_at: number }, [string]>(
-    'SELECT org_id, repo, parent, expires_at FROM stream_tickets WHERE ticket_hash = ?',
-  )
   return {
-    issue(ticket: StreamTicket): { ticket: string; expires_at: string } {
+    async issue(ticket: StreamTicket): Promise<{ ticket: string; expires_at: string }> {
       const now = clock.now()
       const raw = `nlt_${randomHex(32)}`
       const expiresAt = now + ttlSeconds * 1000
-      insert.run(sha256Hex(raw), ticket.orgId, ticket.repo, ticket.parent, expiresAt, now)
+      await db.run('INSERT INTO stream_tickets (ticket_hash, org_id, repo, parent, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
+        sha256Hex(raw), ticket.orgId, ticket.repo, ticket.parent, expiresAt, now,
+      ])
       return { ticket: raw, expires_at: isoSeconds(expiresAt) }
     },
     /** The ticket's binding, or null when it is unknown, malformed or expired. */
-    resolve(raw: string): StreamTicket | null {
+    async resolve(raw: string): Promise<StreamTicket | null> {
       if (!TICKET_FORMAT.test(raw)) return null
-      const row = select.get(sha256Hex(raw))
+      const row = await db.get<{ org_id: string; repo: string; parent: string; expires_at: number }>(
+        'SELECT org_id, repo, parent, expires_at FROM stream_tickets WHERE ticket_hash = ?',
+        [sha256Hex(raw)],
+      )
       if (!row || row.expires_at <= clock.now()) return null
       return { orgId: row.org_id, repo: row.repo, parent: row.parent }
     },

@@ -1,17 +1,26 @@
 import { Elysia, t } from 'elysia'
-import type { DocumentedResponses } from '../../http/schemas'
+import type { Db } from '../../db/client'
+import { errors, type DocumentedResponses } from '../../http/schemas'
 
 const OK = '{"status":"ok"}'
+const DOWN = '{"error":"database unavailable"}'
 
-export function healthModule(docs: DocumentedResponses) {
-  docs.add('GET', '/health', { 200: t.Object({ status: t.Literal('ok') }, { description: 'The server is up' }) })
+export function healthModule(docs: DocumentedResponses, db: Pick<Db, 'healthy'>) {
+  docs.add('GET', '/health', { 200: t.Object({ status: t.Literal('ok') }, { description: 'The server is up and its database answers' }), ...errors(503) })
+  const answer = (set: { status?: number | string; headers: Record<string, unknown> }, healthy: boolean) => {
+    set.headers['content-type'] = 'application/json'
+    if (healthy) return OK
+    set.status = 503
+    return DOWN
+  }
   return new Elysia({ name: 'health' }).get(
     '/health',
-    // The hottest route of all (load balancers, probes): a ready string, nothing to encode.
+    // The hottest route of all (load balancers, probes): a ready string, nothing to encode. SQLite is
+    // always there; a PostgreSQL that answered within the last second is not asked again.
     ({ set }) => {
-      set.headers['content-type'] = 'application/json'
-      return OK
+      const healthy = db.healthy()
+      return healthy instanceof Promise ? healthy.then((h) => answer(set, h)) : answer(set, healthy)
     },
-    { detail: { tags: ['Health'], summary: 'Liveness check' } },
+    { detail: { tags: ['Health'], summary: 'Liveness and database check' } },
   )
 }

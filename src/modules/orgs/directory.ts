@@ -13,20 +13,16 @@ const TTL_MS = 30_000
 const MAX_ENTRIES = 10_000
 
 export interface OrgDirectory {
-  byId(id: string): OrgSummary | null
-  bySlug(slug: string): OrgSummary | null
+  /** A cached organisation answers at once; a miss reads the database. */
+  byId(id: string): OrgSummary | null | Promise<OrgSummary | null>
+  bySlug(slug: string): Promise<OrgSummary | null>
   invalidate(id: string): void
 }
 
 export function createOrgDirectory(db: Db, clock: Clock): OrgDirectory {
   const cache = new Map<string, { org: OrgSummary; loadedAt: number }>()
-  const byIdStmt = db.sqlite.prepare<{ id: string; slug: string; plan: Plan; billing_status: OrgSummary['billingStatus'] }, [string]>(
-    'SELECT id, slug, plan, billing_status FROM organisations WHERE id = ?',
-  )
-  const bySlugStmt = db.sqlite.prepare<{ id: string; slug: string; plan: Plan; billing_status: OrgSummary['billingStatus'] }, [string]>(
-    'SELECT id, slug, plan, billing_status FROM organisations WHERE slug = ?',
-  )
-  const toSummary = (row: { id: string; slug: string; plan: Plan; billing_status: OrgSummary['billingStatus'] }): OrgSummary => ({
+  type Row = { id: string; slug: string; plan: Plan; billing_status: OrgSummary['billingStatus'] }
+  const toSummary = (row: Row): OrgSummary => ({
     id: row.id,
     slug: row.slug,
     plan: row.plan,
@@ -37,15 +33,16 @@ export function createOrgDirectory(db: Db, clock: Clock): OrgDirectory {
       const now = clock.now()
       const hit = cache.get(id)
       if (hit && now - hit.loadedAt < TTL_MS) return hit.org
-      const row = byIdStmt.get(id)
-      if (!row) return null
-      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!)
-      const org = toSummary(row)
-      cache.set(id, { org, loadedAt: now })
-      return org
+      return db.get<Row>('SELECT id, slug, plan, billing_status FROM organisations WHERE id = ?', [id]).then((row) => {
+        if (!row) return null
+        if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!)
+        const org = toSummary(row)
+        cache.set(id, { org, loadedAt: now })
+        return org
+      })
     },
-    bySlug(slug) {
-      const row = bySlugStmt.get(slug)
+    async bySlug(slug) {
+      const row = await db.get<Row>('SELECT id, slug, plan, billing_status FROM organisations WHERE slug = ?', [slug])
       return row ? toSummary(row) : null
     },
     invalidate(id) {

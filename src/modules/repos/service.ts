@@ -8,36 +8,30 @@ import { recordAudit } from '../audit/service'
 import { PLAN_LIMITS, ratePerMinute } from '../plans'
 import type { Actor } from '../../http/actor'
 import { tokensInUse } from '../tokens/service'
+import { get, run } from '../../db/work'
 
 interface RepoRow {
   id: number
   name: string
   default_branch: string
-  private: number
+  private: number | boolean
   execution_count: number
 }
 
 export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config) {
-  const q = db.sqlite
-  const page = q.prepare<RepoRow, [string, string, number]>(
-    'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name > ? ORDER BY name LIMIT ?',
-  )
-  const one = q.prepare<RepoRow, [string, string]>('SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?')
-  const count = q.prepare<{ n: number }, [string]>('SELECT count(*) AS n FROM repositories WHERE org_id = ?')
-  const latestOn = q.prepare<{ coverage: number; created_at: number }, [number, string]>(
-    'SELECT coverage, created_at FROM executions WHERE repo_id = ? AND branch = ? ORDER BY id DESC LIMIT 1',
-  )
-  const latestAny = q.prepare<{ coverage: number; created_at: number }, [number]>(
-    'SELECT coverage, created_at FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1',
-  )
+  const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'
+  const count = async (orgId: string) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]))!.n
+  const latest = (repoId: number, branch?: string) =>
+    branch === undefined
+      ? db.get<{ coverage: number; created_at: number }>('SELECT coverage, created_at FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1', [repoId])
+      : db.get<{ coverage: number; created_at: number }>('SELECT coverage, created_at FROM executions WHERE repo_id = ? AND branch = ? ORDER BY id DESC LIMIT 1', [repoId, branch])
 
-  function view(row: RepoRow) {
-    const onDefault = latestOn.get(row.id, row.default_branch)
-    const last = latestAny.get(row.id)
+  async function view(row: RepoRow) {
+    const [onDefault, last] = await Promise.all([latest(row.id, row.default_branch), latest(row.id)])
     return {
       name: row.name,
       default_branch: row.default_branch,
-      private: row.private === 1,
+      private: Boolean(row.private),
       executions: row.execution_count,
       latest_coverage: (onDefault ?? last)?.coverage ?? null,
       last_execution_at: last ? isoSeconds(last.created_at) : null,
@@ -46,32 +40,36 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
 
   return {
     /** Repositories by name; `latest_coverage` follows the badge rule (default branch, else any branch). */
-    list(orgId: string, limit: number, cursor?: string) {
+    async list(orgId: string, limit: number, cursor?: string) {
       let after = ''
       if (cursor !== undefined) {
         after = Buffer.from(cursor, 'base64url').toString()
         if (!after) throw badRequest('invalid query: cursor is not a cursor this API returned')
       }
-      const rows = page.all(orgId, after, limit + 1)
+      const rows = await db.all<RepoRow>(
+        'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name > ? ORDER BY name LIMIT ?',
+        [orgId, after, limit + 1],
+      )
       const more = rows.length > limit
       if (more) rows.pop()
       return {
-        repos: rows.map(view),
-        total: count.get(orgId)!.n,
+        repos: await Promise.all(rows.map(view)),
+        total: await count(orgId),
         limit,
         next_cursor: more ? Buffer.from(rows[rows.length - 1]!.name).toString('base64url') : null,
       }
     },
 
-    update(who: Actor, name: string, changes: { default_branch?: string; private?: boolean }) {
+    async update(who: Actor, name: string, changes: { default_branch?: string; private?: boolean }) {
       const now = clock.now()
-      const { row, line } = db.orm.transaction(() => {
-        const before = one.get(who.orgId, name)
+      const { row, line } = await db.tx(
+        (function* () {
+        const before = yield* get<RepoRow>(ONE, [who.orgId, name])
         if (!before) throw notFound('repository not found')
         if (changes.default_branch !== undefined)
-          q.run('UPDATE repositories SET default_branch = ? WHERE id = ?', [changes.default_branch, before.id])
-        if (changes.private !== undefined) q.run('UPDATE repositories SET private = ? WHERE id = ?', [changes.private ? 1 : 0, before.id])
-        const line = recordAudit(db.orm, now, {
+          yield* run('UPDATE repositories SET default_branch = ? WHERE id = ?', [changes.default_branch, before.id])
+        if (changes.private !== undefined) yield* run('UPDATE repositories SET private = ? WHERE id = ?', [changes.private, before.id])
+        const line = yield* recordAudit(now, {
           action: 'repo.update',
           fields: { org_id: who.orgId, repo: name, default_branch: changes.default_branch, private: changes.private },
           orgId: who.orgId,
@@ -79,18 +77,19 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
           target: name,
           remote: who.remote,
         })
-        return { row: one.get(who.orgId, name)!, line }
-      })
+        return { row: (yield* get<RepoRow>(ONE, [who.orgId, name]))!, line }
+        })(),
+      )
       logger.audit(line)
       return view(row)
     },
 
-    usage(orgId: string, plan: Plan) {
+    async usage(orgId: string, plan: Plan) {
       const limits = PLAN_LIMITS[plan]
       return {
         plan,
-        repos: { used: count.get(orgId)!.n, limit: limits.repos },
-        tokens: { used: tokensInUse(db.orm, orgId, clock.now()), limit: limits.tokens },
+        repos: { used: await count(orgId), limit: limits.repos },
+        tokens: { used: await db.read(tokensInUse(orgId, clock.now())), limit: limits.tokens },
         retention_days: limits.retentionDays,
         rate_limit_per_minute: ratePerMinute(plan, config),
       }

@@ -2,7 +2,8 @@ import type { Db } from '../../db/client'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { PLAN_LIMITS } from '../plans'
-import { createRollups, type RolledExecution } from '../analytics/rollups'
+import { rollups, type RolledExecution } from '../analytics/rollups'
+import { all, run } from '../../db/work'
 
 const DAY_MS = 86_400_000
 export const IDEMPOTENCY_KEY_TTL_MS = DAY_MS
@@ -22,35 +23,32 @@ export interface SweepResult {
  * tickets, and idempotency keys older than a day, go too.
  */
 export async function sweepRetention(db: Db, now: number, batchSize = 1000): Promise<SweepResult> {
-  const q = db.sqlite
-  const orgs = q.query<{ id: string; plan: Plan }, []>('SELECT id, plan FROM organisations').all()
-  const rollups = createRollups(q)
-  const deleteBatch = q.prepare<RolledExecution, [string, number, number]>(
-    `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
-     RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`,
-  )
-  const lower = q.prepare<unknown, [number, number]>('UPDATE repositories SET execution_count = execution_count - ?, version = version + 1 WHERE id = ?')
-  const batch = q.transaction((orgId: string, cutoff: number) => {
-    const deleted = deleteBatch.all(orgId, cutoff, batchSize)
+  const orgs = await db.all<{ id: string; plan: Plan }>('SELECT id, plan FROM organisations')
+  function* batch(orgId: string, cutoff: number) {
+    const deleted = yield* all<RolledExecution>(
+      `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
+       RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`,
+      [orgId, cutoff, batchSize],
+    )
     const perRepo = new Map<number, number>()
     for (const { repo_id } of deleted) perRepo.set(repo_id, (perRepo.get(repo_id) ?? 0) + 1)
-    for (const [repoId, n] of perRepo) lower.run(n, repoId)
-    rollups.remove(deleted)
+    for (const [repoId, n] of perRepo) yield* run('UPDATE repositories SET execution_count = execution_count - ?, version = version + 1 WHERE id = ?', [n, repoId])
+    yield* rollups.remove(deleted)
     return deleted.length
-  })
+  }
   const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0 }
   for (const org of orgs) {
     const cutoff = now - PLAN_LIMITS[org.plan].retentionDays * DAY_MS
     for (;;) {
-      const n = batch.immediate(org.id, cutoff)
+      const n = await db.tx(batch(org.id, cutoff))
       result.executions += n
       if (n < batchSize) break
       await new Promise((resolve) => setTimeout(resolve, 0))
     }
   }
-  result.idempotencyKeys = q.run('DELETE FROM idempotency_keys WHERE created_at < ?', [now - IDEMPOTENCY_KEY_TTL_MS]).changes
-  result.sessions = q.run('DELETE FROM sessions WHERE expires_at <= ?', [now]).changes
-  result.streamTickets = q.run('DELETE FROM stream_tickets WHERE expires_at <= ?', [now]).changes
+  result.idempotencyKeys = await db.run('DELETE FROM idempotency_keys WHERE created_at < ?', [now - IDEMPOTENCY_KEY_TTL_MS])
+  result.sessions = await db.run('DELETE FROM sessions WHERE expires_at <= ?', [now])
+  result.streamTickets = await db.run('DELETE FROM stream_tickets WHERE expires_at <= ?', [now])
   return result
 }
 

@@ -29,13 +29,13 @@ export interface SessionsDeps {
 
 export function sessionsModule(deps: SessionsDeps) {
   const { config } = deps
-  const checkServiceToken = (request: Request, server: Peer) => {
+  const checkServiceToken = async (request: Request, server: Peer) => {
     if (!config.serviceToken) throw internalError('service token not configured')
     const given = bearer(request) ?? ''
     if (safeEqual(given, config.serviceToken)) return
     const remote = clientAddress(request, server, config.trustProxy)
     deps.limitDenials?.(remote)
-    auditNow(deps.db.orm, deps.logger, deps.clock.now(), {
+    await auditNow(deps.db, deps.logger, deps.clock.now(), {
       action: 'session.create.denied',
       fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
       actor: 'anonymous',
@@ -58,8 +58,8 @@ export function sessionsModule(deps: SessionsDeps) {
       },
       {
         // Checked before the body is read: an unauthenticated caller holds no memory and learns nothing from validation errors.
-        parse({ request, server }) {
-          checkServiceToken(request, server)
+        async parse({ request, server }) {
+          await checkServiceToken(request, server)
           return deps.body.json(request)
         },
         body: t.Object({
@@ -79,8 +79,8 @@ export function sessionsModule(deps: SessionsDeps) {
     )
     .delete(
       '/v1/sessions/:id',
-      ({ params, request, server, set }) => {
-        deleteSession(deps.db, deps.logger, deps.clock.now(), params.id, clientAddress(request, server, config.trustProxy))
+      async ({ params, request, server, set }) => {
+        await deleteSession(deps.db, deps.logger, deps.clock.now(), params.id, clientAddress(request, server, config.trustProxy))
         deps.ended?.(params.id)
         set.status = 204
       },

@@ -1,6 +1,5 @@
-import { eq } from 'drizzle-orm'
 import type { Db } from '../../db/client'
-import { sessions } from '../../db/schema'
+import { get, run } from '../../db/work'
 import { isoSeconds } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { randomHex, sessionId } from '../../lib/ids'
@@ -15,7 +14,7 @@ export interface SessionPrincipal {
 }
 
 /** Creates the session (and the organisation on the free plan when the slug is new); the raw token is returned once. */
-export function createSession(
+export async function createSession(
   db: Db,
   logger: Logger,
   now: number,
@@ -24,54 +23,54 @@ export function createSession(
   const token = `nls_${randomHex(32)}`
   const id = sessionId(now)
   const expiresAt = now + input.ttlSeconds * 1000
-  const { org, lines } = db.orm.transaction(
-    (tx) => {
-      const { org, created } = ensureOrganisation(tx, now, input.orgSlug, input.orgName)
+  const { org, lines } = await db.tx(
+    (function* () {
+      const { org, created } = yield* ensureOrganisation(now, input.orgSlug, input.orgName)
       const lines: string[] = []
       if (created)
-        lines.push(recordAudit(tx, now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan: org.plan }, orgId: org.id, actor: `user:${input.userId}`, target: org.id, remote: input.remote }))
-      tx.insert(sessions).values({ id, tokenHash: sha256Hex(token), userId: input.userId, orgId: org.id, expiresAt, createdAt: now }).run()
-      lines.push(recordAudit(tx, now, { action: 'session.create', fields: { user_id: input.userId, org_id: org.id, session_id: id }, orgId: org.id, actor: `user:${input.userId}`, target: id, remote: input.remote }))
+        lines.push(yield* recordAudit(now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan: org.plan }, orgId: org.id, actor: `user:${input.userId}`, target: org.id, remote: input.remote }))
+      yield* run('INSERT INTO sessions (id, token_hash, user_id, org_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, sha256Hex(token), input.userId, org.id, expiresAt, now])
+      lines.push(yield* recordAudit(now, { action: 'session.create', fields: { user_id: input.userId, org_id: org.id, session_id: id }, orgId: org.id, actor: `user:${input.userId}`, target: id, remote: input.remote }))
       return { org, lines }
-    },
-    { behavior: 'immediate' },
+    })(),
   )
   for (const line of lines) logger.audit(line)
   return { id, token, user_id: input.userId, org_id: org.id, org_slug: org.slug, expires_at: isoSeconds(expiresAt) }
 }
 
 /** Deletes a session; deleting one that is already gone is not an error. */
-export function deleteSession(db: Db, logger: Logger, now: number, id: string, remote: string): void {
-  const line = db.orm.transaction((tx) => {
-    const gone = tx.delete(sessions).where(eq(sessions.id, id)).returning({ orgId: sessions.orgId, userId: sessions.userId }).get()
-    if (!gone) return null
-    return recordAudit(tx, now, { action: 'session.delete', fields: { session_id: id }, orgId: gone.orgId, actor: `user:${gone.userId}`, target: id, remote })
-  })
+export async function deleteSession(db: Db, logger: Logger, now: number, id: string, remote: string): Promise<void> {
+  const line = await db.tx(
+    (function* () {
+      const gone = yield* get<{ org_id: string; user_id: string }>('DELETE FROM sessions WHERE id = ? RETURNING org_id, user_id', [id])
+      if (!gone) return null
+      return yield* recordAudit(now, { action: 'session.delete', fields: { session_id: id }, orgId: gone.org_id, actor: `user:${gone.user_id}`, target: id, remote })
+    })(),
+  )
   if (line) logger.audit(line)
 }
 
 export interface SessionStore {
-  find(raw: string): SessionPrincipal | null
+  find(raw: string): Promise<SessionPrincipal | null>
   /** Whether the session with this id still exists and has not expired. */
-  isValid(id: string): boolean
+  isValid(id: string): Promise<boolean>
 }
 
 const SESSION_FORMAT = /^nls_[0-9a-f]{64}$/
 
 /** Looks a session up by the hash of its token; an expired session is treated as absent. */
 export function createSessionStore(db: Db, clock: { now(): number }): SessionStore {
-  const select = db.sqlite.prepare<{ id: string; user_id: string; org_id: string; expires_at: number }, [string]>(
-    'SELECT id, user_id, org_id, expires_at FROM sessions WHERE token_hash = ?',
-  )
-  const byId = db.sqlite.prepare<{ expires_at: number }, [string]>('SELECT expires_at FROM sessions WHERE id = ?')
   return {
-    isValid(id) {
-      const row = byId.get(id)
+    async isValid(id) {
+      const row = await db.get<{ expires_at: number }>('SELECT expires_at FROM sessions WHERE id = ?', [id])
       return row !== null && row.expires_at > clock.now()
     },
-    find(raw) {
+    async find(raw) {
       if (!SESSION_FORMAT.test(raw)) return null
-      const row = select.get(sha256Hex(raw))
+      const row = await db.get<{ id: string; user_id: string; org_id: string; expires_at: number }>(
+        'SELECT id, user_id, org_id, expires_at FROM sessions WHERE token_hash = ?',
+        [sha256Hex(raw)],
+      )
       if (!row || row.expires_at <= clock.now()) return null
       return { sessionId: row.id, userId: row.user_id, orgId: row.org_id }
     },

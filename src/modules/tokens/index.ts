@@ -14,7 +14,7 @@ export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; lim
   const who = (principal: Principal, request: Request, server: Peer) => actorOf(principal, request, server, deps.trustProxy)
   return new Elysia({ name: 'tokens' })
     .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
-    .get('/v1/tokens', ({ principal }) => ({ tokens: listTokens(deps, principal.org.id) }), {
+    .get('/v1/tokens', async ({ principal }) => ({ tokens: await listTokens(deps, principal.org.id) }), {
       auth: 'session',
       response: { 200: t.Object({ tokens: t.Array(TokenView) }, { description: "The organisation's tokens" }), ...errors(401, 403, 429) },
       detail: detail('List API tokens'),
@@ -53,8 +53,8 @@ export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; lim
     })
     .delete(
       '/v1/tokens/:id',
-      ({ principal, params, request, server, set }) => {
-        revokeToken(deps, who(principal, request, server), params.id)
+      async ({ principal, params, request, server, set }) => {
+        await revokeToken(deps, who(principal, request, server), params.id)
         set.status = 204
       },
       {

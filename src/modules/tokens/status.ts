@@ -1,7 +1,27 @@
-import type { apiTokens, TokenStatus } from '../../db/schema'
+import type { TokenStatus } from '../../db/schema'
 import { isoSeconds } from '../../lib/clock'
 
-export type TokenRow = typeof apiTokens.$inferSelect
+/** A token as the services read it (`TOKEN_SELECT`), scopes parsed. */
+export interface TokenRow {
+  id: string
+  orgId: string
+  name: string
+  scopes: string[]
+  agentType: string
+  status: TokenStatus
+  graceEndsAt: number | null
+  replacedBy: string | null
+  createdAt: number
+  lastUsedAt: number | null
+}
+
+export const TOKEN_SELECT =
+  'SELECT id, org_id AS "orgId", name, scopes, agent_type AS "agentType", status, grace_ends_at AS "graceEndsAt", replaced_by AS "replacedBy", created_at AS "createdAt", last_used_at AS "lastUsedAt" FROM api_tokens'
+
+/** A row of TOKEN_SELECT (scopes are stored as JSON text on both backends). */
+export function tokenRow(row: Omit<TokenRow, 'scopes'> & { scopes: string }): TokenRow {
+  return { ...row, scopes: JSON.parse(row.scopes) }
+}
 
 /** A `rotating` token whose grace period has ended is `revoked`, with no sweep needed to say so. */
 export function effectiveStatus(token: Pick<TokenRow, 'status' | 'graceEndsAt'>, now: number): TokenStatus {

@@ -1,4 +1,6 @@
 import type { Db } from '../../db/client'
+import type { Logger } from '../../lib/logger'
+import type { MaybePromise } from '../../http/auth'
 import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { effectiveStatus, isApiTokenFormat } from './status'
@@ -43,9 +45,10 @@ const MAX_ENTRIES = 10_000
 const LAST_USED_WRITE_INTERVAL_MS = 60_000
 
 export interface TokenVerifier {
-  verify(raw: string): VerifiedToken | null
+  /** A cached token answers at once; a miss reads the database. */
+  verify(raw: string): MaybePromise<VerifiedToken | null>
   /** Whether the token with this id is still accepted (for open event streams, which re-check it). */
-  isValid(tokenId: string): boolean
+  isValid(tokenId: string): MaybePromise<boolean>
   invalidate(tokenId: string): void
   stats: { hits: number; misses: number }
 }
@@ -69,14 +72,15 @@ type Row = {
 
 const COLUMNS = 'id, org_id, scopes, agent_type, status, grace_ends_at, replaced_by, last_used_at'
 
-export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObserver): TokenVerifier {
+const BY_HASH = `SELECT ${COLUMNS} FROM api_tokens WHERE secret_hash = ?`
+const BY_ID = 'SELECT status, grace_ends_at FROM api_tokens WHERE id = ?'
+const TOUCH = 'UPDATE api_tokens SET last_used_at = ? WHERE id = ?'
+
+export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObserver, logger?: Pick<Logger, 'warn'>): TokenVerifier {
   const cache = new Map<string, CachedToken>()
   /** token id → hash, so an invalidation by id finds the entry. */
   const hashOf = new Map<string, string>()
   const stats = { hits: 0, misses: 0 }
-  const byHash = db.sqlite.prepare<Row, [string]>(`SELECT ${COLUMNS} FROM api_tokens WHERE secret_hash = ?`)
-  const byId = db.sqlite.prepare<Pick<Row, 'status' | 'grace_ends_at'>, [string]>('SELECT status, grace_ends_at FROM api_tokens WHERE id = ?')
-  const touch = db.sqlite.prepare<unknown, [number, string]>('UPDATE api_tokens SET last_used_at = ? WHERE id = ?')
 
   function forget(hash: string): void {
     const entry = cache.get(hash)
@@ -85,8 +89,8 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     hashOf.delete(entry.tokenId)
   }
 
-  function load(hash: string, now: number): CachedToken | null {
-    const row = byHash.get(hash)
+  async function load(hash: string, now: number): Promise<CachedToken | null> {
+    const row = await db.get<Row>(BY_HASH, [hash])
     forget(hash)
     if (!row) return null
     if (cache.size >= MAX_ENTRIES) forget(cache.keys().next().value!)
@@ -106,39 +110,52 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     return entry
   }
 
-  function check(raw: string): VerifiedToken | null {
+  function accept(entry: CachedToken | null, now: number): VerifiedToken | null {
+    if (!entry || effectiveStatus(entry, now) === 'revoked') return null
+    if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
+      entry.lastUsedWrittenAt = now
+      // Bookkeeping, never a reason to refuse a valid token: a failed write is logged and retried next minute.
+      db.run(TOUCH, [now, entry.tokenId]).catch((error) => {
+        entry.lastUsedWrittenAt = 0
+        logger?.warn('last_used_at not written', { error: (error as Error).message })
+      })
+    }
+    const bucket = entry.status === 'rotating' && entry.replacedBy ? entry.replacedBy : entry.tokenId
+    return { tokenId: entry.tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType, bucket }
+  }
+
+  function check(raw: string): MaybePromise<VerifiedToken | null> {
     if (!isApiTokenFormat(raw)) return null
     const now = clock.now()
     const hash = sha256Hex(raw)
-    let entry = cache.get(hash)
+    const entry = cache.get(hash)
     const hit = entry !== undefined && now - entry.loadedAt < CACHE_TTL_MS
     if (hit) stats.hits++
     else stats.misses++
     observe?.cache(hit)
-    if (!hit) entry = load(hash, now) ?? undefined
-    if (!entry || effectiveStatus(entry, now) === 'revoked') return null
-    if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
-      entry.lastUsedWrittenAt = now
-      touch.run(now, entry.tokenId)
-    }
-    const bucket = entry.status === 'rotating' && entry.replacedBy ? entry.replacedBy : entry.tokenId
-    return { tokenId: entry.tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType, bucket }
+    if (hit) return accept(entry, now)
+    return load(hash, now).then((loaded) => accept(loaded, now))
+  }
+
+  const observed = (result: VerifiedToken | null) => {
+    observe?.validation(result !== null)
+    return result
   }
 
   return {
     stats,
     verify(raw) {
       const result = check(raw)
-      observe?.validation(result !== null)
-      return result
+      return result instanceof Promise ? result.then(observed) : observed(result)
     },
     isValid(tokenId) {
       const now = clock.now()
       const hash = hashOf.get(tokenId)
       const entry = hash === undefined ? undefined : cache.get(hash)
       if (entry && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) !== 'revoked'
-      const row = byId.get(tokenId)
-      return row !== null && effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, now) !== 'revoked'
+      return db
+        .get<Pick<Row, 'status' | 'grace_ends_at'>>(BY_ID, [tokenId])
+        .then((row) => row !== null && effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, clock.now()) !== 'revoked')
     },
     invalidate(tokenId) {
       const hash = hashOf.get(tokenId)
