@@ -96,7 +96,7 @@ describe('GET /v1/badge/{org}/{repo}', () => {
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${badge.secret}`)).text).toContain('coverage: 88%')
     // An execute-only token is a CI credential: it never unlocks a badge URL, which every reader and proxy sees.
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${token}`)).text).toContain('coverage: unknown')
-    const reasons = (await t.db.all<any>("SELECT json_extract(metadata, '$.reason') AS reason FROM audit_events WHERE action = 'auth.denied' ORDER BY id"))
+    const reasons = (await t.db.all<{ metadata: string }>("SELECT metadata FROM audit_events WHERE action = 'auth.denied' ORDER BY id")).map((row) => ({ reason: JSON.parse(row.metadata).reason }))
     expect(reasons).toEqual([{ reason: 'other_organisation' }, { reason: 'invalid_token' }, { reason: 'insufficient_scope' }])
     await t.request('DELETE', `/v1/tokens/${reader.id}`, { token: session })
     expect((await t.request('GET', `/v1/badge/acme/api-service?token=${reader.secret}`)).text).toContain('coverage: unknown')

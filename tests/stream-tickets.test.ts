@@ -78,7 +78,7 @@ describe('GET /v1/executions/stream?ticket=', () => {
     t.clock.advance(60_000)
     const expired = await follow(t, ticket)
     expect([expired.res.status, await expired.res.json()]).toEqual([401, { error: 'invalid token' }])
-    const reasons = (await t.db.all<any>("SELECT json_extract(metadata, '$.reason') AS r FROM audit_events WHERE action = 'auth.denied'"))
+    const reasons = (await t.db.all<{ metadata: string }>("SELECT metadata FROM audit_events WHERE action = 'auth.denied' ORDER BY id")).map((row) => ({ r: JSON.parse(row.metadata).reason }))
     expect(reasons).toEqual([{ r: 'ticket_for_another_repository' }, { r: 'invalid_ticket' }, { r: 'invalid_ticket' }])
   })
 

@@ -44,6 +44,13 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** PostgreSQL text cannot hold U+0000: such a value is the client's mistake, answered 400, never stored or matched. */
+export class InvalidTextError extends Error {
+  constructor() {
+    super('invalid text: the NUL character (\\u0000) is not accepted')
+  }
+}
+
 export function isPostgresUrl(url: string): boolean {
   return url.startsWith('postgres://') || url.startsWith('postgresql://')
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { ConfigError } from '../config'
-import { DatabaseUnavailableError, redactUrl, type Db, type OpenOptions } from './client'
+import { DatabaseUnavailableError, InvalidTextError, redactUrl, type Db, type OpenOptions } from './client'
 import { driveAsync, type Op, type Params, type Step } from './work'
 
 export const PG_MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'pg')
@@ -101,7 +101,8 @@ export async function migratePostgres(pool: SQL): Promise<void> {
   const holder = await pool.reserve()
   try {
     await holder.unsafe(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`)
-    await migrate(drizzle({ client: pool }), { migrationsFolder: PG_MIGRATIONS_FOLDER })
+    // On the lock's own connection: a pool of one must not wait for a second connection.
+    await migrate(drizzle({ client: holder as unknown as SQL }), { migrationsFolder: PG_MIGRATIONS_FOLDER })
   } finally {
     await holder.unsafe(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => {})
     holder.release()
@@ -114,12 +115,18 @@ export function postgresDb(pool: SQL, label: string): Db {
   let lastOk = 0
 
   async function statement(on: Runner, text: string, params: Params, rows: boolean): Promise<unknown> {
+    const values = params.map((p) => {
+      if (typeof p === 'string' && p.includes('\0')) throw new InvalidTextError()
+      return p === undefined ? null : p
+    })
     try {
-      const result = await on.unsafe(pg(text), params.map((p) => (p === undefined ? null : p)) as any[])
+      const result = await on.unsafe(pg(text), values as any[])
       lastOk = Date.now()
       return rows ? numbers(result) : (result as unknown as { count: number }).count
     } catch (error) {
       if (isUnavailable(error)) throw new DatabaseUnavailableError(String((error as Error).message))
+      // 22021: a byte sequence the encoding cannot hold (a NUL that slipped past the check above).
+      if ((error as { errno?: string }).errno === '22021') throw new InvalidTextError()
       throw error
     }
   }

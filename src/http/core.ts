@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger'
 import type { Config } from '../config'
 import { corsPolicy } from './cors'
 import { MAX_BODY_BYTES } from './body'
-import { DatabaseUnavailableError } from '../db/client'
+import { DatabaseUnavailableError, InvalidTextError } from '../db/client'
 import { HttpError, payloadTooLarge } from './errors'
 import { validationMessage } from './validation-message'
 
@@ -65,13 +65,16 @@ export function corePlugin(deps: CoreDeps) {
       const { code, error: thrown, request, set, path } = context
       // Elysia wraps whatever the parse hook throws in a ParseError; our own errors keep their status.
       const cause = code === 'PARSE' ? (thrown as Error).cause : undefined
-      const error = cause instanceof HttpError || cause instanceof DatabaseUnavailableError ? cause : thrown
+      const error = cause instanceof HttpError || cause instanceof DatabaseUnavailableError || cause instanceof InvalidTextError ? cause : thrown
       let status: number
       let message: string
       if (error instanceof HttpError) {
         status = error.status
         message = error.message
         if (error.headers) Object.assign(set.headers, error.headers)
+      } else if (error instanceof InvalidTextError) {
+        status = 400
+        message = error.message
       } else if (error instanceof DatabaseUnavailableError) {
         // Not the client's fault and not a bug: retry later (the pool reconnects by itself).
         status = 503
