@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
-import { openDatabase } from '../src/db/client'
 import { memoryLogger } from '../src/lib/logger'
 import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
+import { backend, sharedDatabases } from './helpers/db'
 import { orgWithToken, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
 
@@ -73,17 +73,35 @@ describe('concurrency', () => {
     expect((await rows(t, "SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'"))).toBe(1)
   })
 
-  test("two instances sharing one database file keep counters exact and see each other's runs", async () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'nolapse-shared-')), 'shared.db')
-    const config = loadConfig({ DATABASE_URL: file, SERVICE_TOKEN, RATE_LIMIT_ENTERPRISE_PER_MINUTE: '100000' })
-    const instances = [0, 1].map(() => {
-      const db = openDatabase(file)
-      return { db, app: createApp({ config, db, logger: memoryLogger() }) }
-    })
-    const call = (i: number, method: string, path: string, token: string | undefined, body?: unknown) =>
-      instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: body === undefined ? undefined : JSON.stringify(body) }))
-    const session = await (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'shared' })).json()
-    await instances[0]!.db.run("UPDATE organisations SET plan = 'enterprise'")
+  /** Two server instances on one database (one file, or one PostgreSQL database with a pool each). */
+  async function twoInstances(env: Record<string, string> = {}) {
+    const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, RATE_LIMIT_ENTERPRISE_PER_MINUTE: '100000', ...BILLING_ENV, ...env })
+    const instances = (await sharedDatabases(2)).map((db) => ({ db, app: createApp({ config, db, logger: memoryLogger() }) }))
+    const call = (i: number, method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) =>
+      instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body: body === undefined ? undefined : JSON.stringify(body) }))
+    const signIn = async (slug: string, plan: string) => {
+      const session = await (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: slug })).json()
+      await instances[0]!.db.run('UPDATE organisations SET plan = ? WHERE slug = ?', [plan, slug])
+      return session as { token: string; org_id: string }
+    }
+    const close = async () => {
+      for (const instance of instances) await instance.db.close()
+    }
+    /** What the webhook helpers need of a test app, on instance i. */
+    const asTestApp = (i: number) =>
+      ({
+        request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
+          const res = await instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: options.headers, body: options.rawBody }))
+          const text = await res.text()
+          return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
+        },
+      }) as unknown as TestApp
+    return { instances, call, signIn, close, asTestApp }
+  }
+
+  test(`two instances sharing one database (${backend}) keep counters exact and see each other's runs`, async () => {
+    const { instances, call, signIn, close } = await twoInstances()
+    const session = await signIn('shared', 'enterprise')
     const token = await (await call(0, 'POST', '/v1/tokens', session.token, { name: 'ci' })).json()
     // the second instance caches the list, then the first writes: the version column keeps the cache honest
     expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(0)
@@ -91,9 +109,42 @@ describe('concurrency', () => {
     expect(results.every((r) => r.status === 201)).toBe(true)
     expect((await (await call(1, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
     expect((await (await call(0, 'GET', '/v1/executions?org=shared&repo=svc', token.secret)).json()).total).toBe(100)
-    expect((await counterExact(instances[0]!))).toBe(true)
-    for (const instance of instances) instance.db.close()
-  })
+    expect(await counterExact(instances[0]!)).toBe(true)
+    await close()
+  }, 30_000)
+
+  test(`caps, idempotency keys and webhook deliveries racing across two instances (${backend}) pass exactly once`, async () => {
+    const { instances, call, signIn, close, asTestApp } = await twoInstances()
+    // Token cap (team: 10): 30 creations spread over both instances at once.
+    const team = await signIn('team-org', 'team')
+    const created = await Promise.all(Array.from({ length: 30 }, (_, i) => call(i % 2, 'POST', '/v1/tokens', team.token, { name: `t${i}` })))
+    expect(created.filter((r) => r.status === 201)).toHaveLength(10)
+    expect(created.filter((r) => r.status === 402)).toHaveLength(20)
+    expect(await rows(instances[1]!, "SELECT count(*) AS n FROM api_tokens WHERE status = 'active'")).toBe(10)
+    // Repository cap (free: 10): 9 used, then 6 new repositories at once from both instances: exactly one fits.
+    const free = await signIn('free-org', 'free')
+    const ci = await (await call(0, 'POST', '/v1/tokens', free.token, { name: 'ci' })).json()
+    for (let i = 0; i < 9; i++) expect((await call(0, 'POST', '/v1/executions', ci.secret, { repo: `r${i}`, branch: 'main', coverage: 50 })).status).toBe(201)
+    const racing = await Promise.all(Array.from({ length: 6 }, (_, i) => call(i % 2, 'POST', '/v1/executions', ci.secret, { repo: `new-${i}`, branch: 'main', coverage: 50 })))
+    expect(racing.filter((r) => r.status === 201)).toHaveLength(1)
+    expect(racing.filter((r) => r.status === 402)).toHaveLength(5)
+    expect(await rows(instances[0]!, `SELECT count(*) AS n FROM repositories WHERE org_id = '${free.org_id}'`)).toBe(10)
+    // One Idempotency-Key sent 20 times through both instances: one run, every answer the same execution.
+    const retried = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => call(i % 2, 'POST', '/v1/executions', ci.secret, { repo: 'r0', branch: 'main', coverage: 61 }, { 'idempotency-key': 'retry-1' })),
+    )
+    expect(retried.every((r) => r.status === 201)).toBe(true)
+    expect(new Set(await Promise.all(retried.map(async (r) => (await r.json()).id))).size).toBe(1)
+    expect(await rows(instances[0]!, "SELECT count(*) AS n FROM executions WHERE coverage = 61")).toBe(1)
+    expect(await counterExact(instances[1]!)).toBe(true)
+    // One Stripe event delivered 10 times to each instance: applied once.
+    const event = stripeEvent('customer.subscription.created', { customer: 'c', status: 'active', metadata: { org_id: free.org_id }, items: { data: [{ price: { id: 'price_team' } }] } })
+    const deliveries = await Promise.all(Array.from({ length: 20 }, (_, i) => postStripe(asTestApp(i % 2), event)))
+    expect(deliveries.every((r) => r.status === 200)).toBe(true)
+    expect(deliveries.filter((r) => r.json.duplicate === true)).toHaveLength(19)
+    expect(await rows(instances[0]!, "SELECT count(*) AS n FROM audit_events WHERE action = 'billing.plan_change'")).toBe(1)
+    await close()
+  }, 30_000)
 })
 
 describe('security: cross-organisation access on every org-scoped route', () => {

@@ -69,3 +69,16 @@ export function testDatabase(): Db {
     close: async () => (await on()).close(),
   }
 }
+
+/** `n` handles on one database, as `n` server instances would hold (a file for SQLite; pools for PostgreSQL). */
+export async function sharedDatabases(n: number): Promise<Db[]> {
+  if (!onPostgres) {
+    const { mkdtempSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const file = join(mkdtempSync(join(tmpdir(), 'nolapse-shared-')), 'shared.db')
+    return Array.from({ length: n }, () => openDatabase(file))
+  }
+  const name = await freshPostgres()
+  return Array.from({ length: n }, () => postgresDb(new SQL(urlFor(name), { max: 4, idleTimeout: 5 }), name))
+}
