@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Alternating A/B of validate, list and /health between two checkouts (e.g. the last landing and this one):
+# Alternating A/B of validate, list, ingest and /health between two checkouts (e.g. the last landing and this one):
 # the same seeded database copy, one server at a time, a 3 s settle, wrk 8 s per route, and a bare
 # Bun.serve hello-world each round. Loopback only, bounded. Needs `bun run bench` once (for the seed).
 # Usage: bash bench/ab.sh /path/to/before /path/to/after   (ROUNDS="1 2 3" by default)
@@ -15,6 +15,12 @@ wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
 wrk.body = '{"token":"$TOKEN"}'
 LUA
+cat > "$WORK/i.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["content-type"] = "application/json"
+wrk.headers["authorization"] = "Bearer $TOKEN"
+wrk.body = '{"repo":"ingest","branch":"main","coverage":81.2,"baseline":80}'
+LUA
 rps() { wrk -t1 -c32 -d8s "$@" | awk '/Requests\/sec/ {print $2}'; }
 for round in ${ROUNDS:-1 2 3}; do
   for tree in "$BEFORE" "$AFTER"; do
@@ -25,9 +31,10 @@ for round in ${ROUNDS:-1 2 3}; do
     sleep 3
     v=$(rps -s "$WORK/v.lua" http://127.0.0.1:18901/v1/auth/validate)
     l=$(rps -H "authorization: Bearer $TOKEN" "http://127.0.0.1:18901/v1/executions?org=bench&repo=r1k&limit=10")
+    i=$(rps -s "$WORK/i.lua" http://127.0.0.1:18901/v1/executions)
     h=$(rps http://127.0.0.1:18901/health)
     kill "$server"; wait "$server" 2>/dev/null
-    echo "round $round $tree: validate $v list $l health $h"
+    echo "round $round $tree: validate $v list $l ingest $i health $h"
   done
   bun -e "Bun.serve({port:18900,hostname:'127.0.0.1',fetch:()=>new Response('hello')})" & hello=$!
   sleep 0.5

@@ -4,15 +4,21 @@
  * same run. Also cold start and peak RSS. Bounded: every load runs for DURATION seconds.
  *
  * Load generator: wrk (Debian: `apt-get install wrk`), else autocannon through bunx.
+ *
+ * PostgreSQL mode: `BENCH_DATABASE_URL=postgres://… bun run bench` copies the same seed into that database
+ * (bench/seed-pg.ts, once) and runs the same loads against a server on it.
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus, totalmem } from 'node:os'
 import { DATA_DIR, seed } from './seed'
+import { seedPostgres } from './seed-pg'
+import { redactUrl } from '../src/db/client'
 
 const DURATION = Number(Bun.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(Bun.env.BENCH_CONNECTIONS ?? 32)
 const ROOT = join(import.meta.dir, '..')
+const PG_URL = Bun.env.BENCH_DATABASE_URL
 const HAS_WRK = Bun.spawnSync(['sh', '-c', 'command -v wrk']).exitCode === 0
 
 interface Result {
@@ -108,13 +114,15 @@ const credentials = await seed()
 const work = join(DATA_DIR, 'run.db')
 for (const suffix of ['', '-wal', '-shm']) rmSync(work + suffix, { force: true })
 copyFileSync(credentials.file, work)
+if (PG_URL) await seedPostgres(PG_URL, credentials)
+const database = PG_URL ?? work
 
 // Cold start: process start to the first 200 on /health, median of five (on a copy of the 1.1M-row database).
 const coldStarts: number[] = []
 for (let i = 0; i < 5; i++) {
   const port = 19_100 + i
   const started = performance.now()
-  const proc = startServer(work, port)
+  const proc = startServer(database, port)
   await waitFor(`http://127.0.0.1:${port}/health`)
   coldStarts.push(performance.now() - started)
   proc.kill()
@@ -128,7 +136,7 @@ const baseline = await load('http://127.0.0.1:19001', { name: 'hello', path: '/'
 hello.kill()
 await hello.exited
 
-const server = startServer(work, 19002)
+const server = startServer(database, 19002)
 await waitFor('http://127.0.0.1:19002/health')
 const base = 'http://127.0.0.1:19002'
 const auth = { authorization: `Bearer ${credentials.token}` }
@@ -157,7 +165,7 @@ server.kill()
 await server.exited
 
 const cpu = cpus()[0]?.model ?? 'unknown CPU'
-const header = `Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Bun ${Bun.version}; ${HAS_WRK ? 'wrk' : 'autocannon'} -t1 -c${CONNECTIONS} -d${DURATION}s; ${new Date().toISOString().slice(0, 10)}`
+const header = `Database: ${PG_URL ? `PostgreSQL (${redactUrl(PG_URL)})` : 'SQLite (a copy of the seed file)'}. Machine: ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Bun ${Bun.version}; ${HAS_WRK ? 'wrk' : 'autocannon'} -t1 -c${CONNECTIONS} -d${DURATION}s; ${new Date().toISOString().slice(0, 10)}`
 const table = [
   '| route | requests/s | p50 ms | p99 ms | ratio to hello-world | server peak RSS so far (MB) |',
   '|---|---:|---:|---:|---:|---:|',
@@ -167,5 +175,5 @@ const extra = `Cold start (process start → first 200 on /health, median of 5):
 const report = `${header}\n\n${table}\n\n${extra}\n`
 console.log(report)
 mkdirSync(join(import.meta.dir, 'results'), { recursive: true })
-writeFileSync(join(import.meta.dir, 'results', 'latest.md'), report)
+writeFileSync(join(import.meta.dir, 'results', PG_URL ? 'latest-postgres.md' : 'latest.md'), report)
 for (const suffix of ['', '-wal', '-shm']) if (existsSync(work + suffix)) rmSync(work + suffix)

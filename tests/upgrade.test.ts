@@ -8,13 +8,14 @@ import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { MIGRATIONS_FOLDER, openDatabase } from '../src/db/client'
+import { onPostgres } from './helpers/db'
 
 /*
  * The upgrade path for self-hosters (README): a database made by an earlier release — only the first
  * migration applied, an API token in the old format — opens with today's code, which applies the rest in
  * place; its data and its token keep working.
  */
-test('a database at the first migration upgrades in place; its old-format token still validates', async () => {
+test.skipIf(onPostgres)('a database at the first migration upgrades in place; its old-format token still validates', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nolapse-upgrade-'))
   // The migrations folder as the first release shipped it: 0000 alone.
   const first = join(dir, 'migrations')
