@@ -75,15 +75,16 @@ export function sqliteDb(sqlite: Database, path: string): SqliteDb {
       case 'lock':
         return undefined
       case 'savepoint': {
+        // Cached like every statement: a group commit opens one savepoint per run.
         const name = `sp${++savepoints}`
-        sqlite.run(`SAVEPOINT ${name}`)
+        run(`SAVEPOINT ${name}`, [])
         try {
           const ok = driveSync(op.work, exec)
-          sqlite.run(`RELEASE ${name}`)
+          run(`RELEASE ${name}`, [])
           return { ok }
         } catch (error) {
-          sqlite.run(`ROLLBACK TO ${name}`)
-          sqlite.run(`RELEASE ${name}`)
+          run(`ROLLBACK TO ${name}`, [])
+          run(`RELEASE ${name}`, [])
           return { error }
         } finally {
           savepoints--

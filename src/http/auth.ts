@@ -31,6 +31,11 @@ export interface CredentialResolver {
 /** Cached answers come back at once; the database's answers come as promises. */
 export type MaybePromise<T> = T | Promise<T>
 
+/** Continues with `next` at once when `value` is already known, after it resolves otherwise. */
+export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
+  return value instanceof Promise ? value.then(next) : next(value)
+}
+
 /** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
 export type Principal = (
   | { kind: 'session'; org: OrgSummary; sessionId: string; userId: string }
@@ -100,16 +105,24 @@ export function createAuthenticator(deps: AuthDeps) {
     throw error
   }
 
-  async function principalOf(raw: string): Promise<Principal | null> {
-    if (raw.startsWith('nlp_')) {
-      const token = await credentials.token(raw)
-      const org = token && (await credentials.org(token.orgId))
-      if (token && org) return { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType, bucket: token.bucket }
-    } else if (raw.startsWith('nls_')) {
-      const session = await credentials.session(raw)
-      const org = session && (await credentials.org(session.orgId))
-      if (session && org) return { kind: 'session', org, sessionId: session.sessionId, userId: session.userId }
-    }
+  // Synchronous while the token and organisation are cached (the hot path pays no promise).
+  function principalOf(raw: string): MaybePromise<Principal | null> {
+    if (raw.startsWith('nlp_'))
+      return andThen(credentials.token(raw), (token) =>
+        token === null
+          ? null
+          : andThen(credentials.org(token.orgId), (org): Principal | null =>
+              org ? { kind: 'token', org, tokenId: token.tokenId, scopes: token.scopes, agentType: token.agentType, bucket: token.bucket } : null,
+            ),
+      )
+    if (raw.startsWith('nls_'))
+      return andThen(credentials.session(raw), (session) =>
+        session === null
+          ? null
+          : andThen(credentials.org(session.orgId), (org): Principal | null =>
+              org ? { kind: 'session', org, sessionId: session.sessionId, userId: session.userId } : null,
+            ),
+      )
     return null
   }
 
@@ -125,22 +138,21 @@ export function createAuthenticator(deps: AuthDeps) {
     return (await credentials.sessionValid(id)) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
   }
 
-  async function authenticate(need: Need, request: Request, server: Peer): Promise<Principal> {
+  function authenticate(need: Need, request: Request, server: Peer): MaybePromise<Principal> {
     // Built only when refusing: an Error captures a stack trace, too dear for every request.
     const missing = () => (need === 'session' ? unauthorized() : invalidToken())
     const raw = bearer(request)
     if (raw === null && need === 'stream') {
       const query = request.url.indexOf('?')
       const ticket = query === -1 ? null : new URLSearchParams(request.url.slice(query + 1)).get('ticket')
-      if (ticket !== null) {
-        const principal = await ticketPrincipal(ticket)
-        if (principal === null) return deny(request, server, 'invalid_ticket', invalidToken())
-        return principal
-      }
+      if (ticket !== null)
+        return ticketPrincipal(ticket).then((principal) => principal ?? deny(request, server, 'invalid_ticket', invalidToken()))
     }
     if (raw === null) return deny(request, server, 'missing_token', missing())
-    const principal = await principalOf(raw)
-    if (principal === null) return deny(request, server, 'invalid_token', missing())
+    return andThen(principalOf(raw), (principal) => (principal === null ? deny(request, server, 'invalid_token', missing()) : admit(need, principal, request, server)))
+  }
+
+  function admit(need: Need, principal: Principal, request: Request, server: Peer): MaybePromise<Principal> {
     const allowed =
       need === 'session'
         ? principal.kind === 'session'
@@ -174,20 +186,20 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   // Where the principal waits between the hook that resolves it and `resolve`: one map per app, keyed by
   // the request (a property added to Elysia's context object would change its shape and cost every route).
   const resolved = new WeakMap<Request, Principal>()
-  const gate = async (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }) => {
+  const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }): MaybePromise<void> => {
     if (resolved.has(request)) return
-    const principal = await authenticate(need, request, server)
-    limiter?.(principal, set)
-    resolved.set(request, principal)
+    return andThen(authenticate(need, request, server), (principal) => {
+      limiter?.(principal, set)
+      resolved.set(request, principal)
+    })
   }
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
-      async parse({ request, server, set }) {
-        await gate(need, request, server, set as any)
-        return body.json(request)
+      parse({ request, server, set }) {
+        return andThen(gate(need, request, server, set as any), () => body.json(request))
       },
-      async transform({ request, server, set }) {
-        await gate(need, request, server, set as any)
+      transform({ request, server, set }) {
+        return gate(need, request, server, set as any)
       },
       resolve({ request }) {
         return { principal: resolved.get(request)! }
