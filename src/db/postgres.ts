@@ -137,6 +137,8 @@ export function postgresDb(pool: SQL, label: string): Db {
       switch (op.kind) {
         case 'all':
           return statement(on, op.text, op.params, true)
+        case 'get':
+          return ((await statement(on, op.text, op.params, true)) as unknown[])[0] ?? null
         case 'run':
           return statement(on, op.text, op.params, false)
         case 'lock':

@@ -65,11 +65,14 @@ export function sqliteDb(sqlite: Database, path: string): SqliteDb {
   }
   const all = (text: string, params: Params) => statement(text).all(...(params as any[])) as unknown[]
   const run = (text: string, params: Params) => statement(text).run(...(params as any[])).changes
+  const get = (text: string, params: Params) => (statement(text).get(...(params as any[])) as unknown) ?? null
   let savepoints = 0
   function exec(op: Op): unknown {
     switch (op.kind) {
       case 'all':
         return all(op.text, op.params)
+      case 'get':
+        return get(op.text, op.params)
       case 'run':
         return run(op.text, op.params)
       case 'lock':
@@ -102,7 +105,7 @@ export function sqliteDb(sqlite: Database, path: string): SqliteDb {
     tx: async <T>(step: Step<T>) => transaction.immediate(step) as T,
     read: async <T>(step: Step<T>) => driveSync(step, exec),
     all: async <T>(text: string, params: Params = []) => all(text, params) as T[],
-    get: async <T>(text: string, params: Params = []) => (statement(text).get(...(params as any[])) as T | null) ?? null,
+    get: async <T>(text: string, params: Params = []) => get(text, params) as T | null,
     run: async (text: string, params: Params = []) => run(text, params),
     healthy: () => true,
     close: async () => sqlite.close(),

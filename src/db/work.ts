@@ -18,6 +18,7 @@ export type Params = readonly unknown[]
 
 export type Op =
   | { kind: 'all'; text: string; params: Params }
+  | { kind: 'get'; text: string; params: Params }
   | { kind: 'run'; text: string; params: Params }
   | { kind: 'savepoint'; work: Step<unknown> }
   | { kind: 'lock'; key: string }
@@ -31,8 +32,7 @@ export function* all<T>(text: string, params: Params = []): Step<T[]> {
 
 /** The first row, or null. */
 export function* get<T>(text: string, params: Params = []): Step<T | null> {
-  const rows = (yield { kind: 'all', text, params }) as T[]
-  return rows[0] ?? null
+  return (yield { kind: 'get', text, params }) as T | null
 }
 
 /** A write; returns the number of rows it changed. */
