@@ -1,5 +1,5 @@
 import type { Db } from './client'
-import { savepoint, type Step } from './work'
+import { savepoint, type Outcome, type Step } from './work'
 
 /**
  * Group commit: items submitted while the previous batch is being written (or during one turn of the
@@ -17,8 +17,11 @@ export function createBatchedWriter<I, O>(db: Db, apply: (item: I) => Step<O>) {
   let queue: Pending[] = []
   let writing = false
 
-  function* write(batch: Pending[]) {
-    const results = []
+  function* write(batch: Pending[]): Step<Outcome<O>[]> {
+    // One item needs no savepoint: if it throws, the whole (one-item) transaction rolls back, and that
+    // rejection reaches only it.
+    if (batch.length === 1) return [{ ok: yield* apply(batch[0]!.item) }]
+    const results: Outcome<O>[] = []
     for (const pending of batch) results.push(yield* savepoint(apply(pending.item)))
     return results
   }
