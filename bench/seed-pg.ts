@@ -8,7 +8,7 @@ import { connectDatabase } from '../src/db/client'
 import type { Seed } from './seed'
 
 const TABLES = ['organisations', 'sessions', 'api_tokens', 'repositories', 'executions', 'daily_rollups'] as const
-const CHUNK = 5000
+const CHUNK = 2000
 
 export async function seedPostgres(url: string, seed: Seed): Promise<void> {
   const db = await connectDatabase(url, { poolSize: 2 }) // applies the migrations
