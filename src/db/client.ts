@@ -11,8 +11,11 @@ export type Dialect = 'sqlite' | 'postgres'
  */
 export interface Db {
   dialect: Dialect
-  /** Runs a unit in one transaction: all of it commits, or none of it. */
-  tx<T>(step: Step<T>): Promise<T>
+  /**
+   * Runs a unit in one transaction: all of it commits, or none of it. Given a function that makes the
+   * unit, a transaction PostgreSQL aborts as a deadlock or serialization failure is run again (up to 3 times).
+   */
+  tx<T>(unit: Step<T> | (() => Step<T>)): Promise<T>
   /** Runs a unit outside a transaction (reads, and single statements that are atomic by themselves). */
   read<T>(step: Step<T>): Promise<T>
   all<T>(text: string, params?: Params): Promise<T[]>

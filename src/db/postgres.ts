@@ -109,6 +109,12 @@ export async function migratePostgres(pool: SQL): Promise<void> {
   }
 }
 
+/** 40P01 deadlock, 40001 serialization failure: the transaction was aborted and may simply be run again. */
+function isRetryable(error: unknown): boolean {
+  const state = (error as { errno?: string })?.errno
+  return state === '40P01' || state === '40001'
+}
+
 /** The Db interface over a Bun SQL pool. */
 export function postgresDb(pool: SQL, label: string): Db {
   const pg = translator()
@@ -153,7 +159,8 @@ export function postgresDb(pool: SQL, label: string): Db {
             await statement(on, `RELEASE SAVEPOINT ${name}`, [], false)
             return { ok }
           } catch (error) {
-            if (error instanceof DatabaseUnavailableError) throw error
+            // A deadlock aborts the whole transaction (so it can be retried whole), not one savepoint.
+            if (error instanceof DatabaseUnavailableError || isRetryable(error)) throw error
             await statement(on, `ROLLBACK TO SAVEPOINT ${name}`, [], false)
             return { error }
           } finally {
@@ -176,29 +183,39 @@ export function postgresDb(pool: SQL, label: string): Db {
     }
   }
 
+  async function once<T>(step: Step<T>): Promise<T> {
+    let conn: Awaited<ReturnType<SQL['reserve']>>
+    try {
+      conn = await pool.reserve()
+    } catch (error) {
+      throw isUnavailable(error) ? new DatabaseUnavailableError(String((error as Error).message)) : error
+    }
+    try {
+      await statement(conn, 'BEGIN', [], false)
+      let value: T
+      try {
+        value = await driveAsync(step, executor(conn, true))
+      } catch (error) {
+        await conn.unsafe('ROLLBACK').catch(() => {})
+        throw error
+      }
+      await statement(conn, 'COMMIT', [], false)
+      return value
+    } finally {
+      conn.release()
+    }
+  }
+
   return {
     dialect: 'postgres',
     label,
-    async tx<T>(step: Step<T>): Promise<T> {
-      let conn: Awaited<ReturnType<SQL['reserve']>>
-      try {
-        conn = await pool.reserve()
-      } catch (error) {
-        throw isUnavailable(error) ? new DatabaseUnavailableError(String((error as Error).message)) : error
-      }
-      try {
-        await statement(conn, 'BEGIN', [], false)
-        let value: T
+    async tx<T>(unit: Step<T> | (() => Step<T>)): Promise<T> {
+      for (let attempt = 1; ; attempt++) {
         try {
-          value = await driveAsync(step, executor(conn, true))
+          return await once(typeof unit === 'function' ? unit() : unit)
         } catch (error) {
-          await conn.unsafe('ROLLBACK').catch(() => {})
-          throw error
+          if (typeof unit !== 'function' || attempt >= 3 || !isRetryable(error)) throw error
         }
-        await statement(conn, 'COMMIT', [], false)
-        return value
-      } finally {
-        conn.release()
       }
     },
     read: <T>(step: Step<T>) => driveAsync(step, outside),

@@ -102,7 +102,7 @@ export function sqliteDb(sqlite: Database, path: string): SqliteDb {
     sqlite,
     path,
     label: path,
-    tx: async <T>(step: Step<T>) => transaction.immediate(step) as T,
+    tx: async <T>(unit: Step<T> | (() => Step<T>)) => transaction.immediate(typeof unit === 'function' ? unit() : unit) as T,
     read: async <T>(step: Step<T>) => driveSync(step, exec),
     all: async <T>(text: string, params: Params = []) => all(text, params) as T[],
     get: async <T>(text: string, params: Params = []) => get(text, params) as T | null,

@@ -134,7 +134,8 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     return { row, replayed: false }
   }
 
-  const writer = createBatchedWriter(db, ingest)
+  // Batches are written in repository order (see db/batched-writer.ts).
+  const writer = createBatchedWriter(db, ingest, ({ who, input }) => `${who.orgId}\0${input.repo}`)
 
   return {
     /**
