@@ -38,7 +38,9 @@ import { createRepoService } from './modules/repos/service'
 import { sessionsModule } from './modules/sessions'
 import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
-import { createTokenVerifier } from './modules/tokens/verifier'
+import { createTokenVerifier, type TokenVerifier } from './modules/tokens/verifier'
+import { createCluster } from './modules/cluster'
+import type { OrgDirectory } from './modules/orgs/directory'
 
 export interface AppDeps {
   config: Config
@@ -61,8 +63,19 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = createMetrics()
-  const verifier = createTokenVerifier(db, clock, metrics, logger)
-  const orgs = createOrgDirectory(db, clock)
+  const local = { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(), bus: createExecutionBus() }
+  // Every instance on the database hears what this one changed (modules/cluster.ts): a change made here
+  // is applied here and told to the others, which apply it to their own caches and streams.
+  const cluster = createCluster(db, logger, (message) => {
+    if (message.kind === 'token') local.verifier.invalidate(message.id)
+    else if (message.kind === 'org') local.orgs.invalidate(message.id)
+    else if (message.kind === 'ended') local.streams.end(message.credential)
+    else local.bus.publish(message.key, message.execution as any)
+  })
+  const verifier: TokenVerifier = { ...local.verifier, invalidate: (id) => (local.verifier.invalidate(id), cluster.tell({ kind: 'token', id })) }
+  const orgs: OrgDirectory = { ...local.orgs, invalidate: (id) => (local.orgs.invalidate(id), cluster.tell({ kind: 'org', id })) }
+  const streams = { ...local.streams, end: (credential: string) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) }
+  const bus = { ...local.bus, publish: (key: string, execution: Parameters<typeof local.bus.publish>[1]) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) }
   const sessions = createSessionStore(db, clock)
   const rateLimiter = createRateLimiter(clock, metrics.rejection)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
@@ -93,9 +106,7 @@ export function createApp(deps: AppDeps) {
   const limitAddress: AddressLimit = (request, server, set) =>
     rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
   const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs })
-  const streams = createStreamRegistry()
   const verifiers = createWebhookVerifiers(deps.billingPackages)
-  const bus = createExecutionBus()
   const store = createExecutionStore({ db, clock, bus, onInsert: rollups.add, onIngest: metrics.ingested })
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
@@ -134,7 +145,7 @@ export function createApp(deps: AppDeps) {
       const hooks = route.hooks as { body?: Record<string, unknown>; detail?: Record<string, any> }
       return { method: route.method, path: route.path, body: hooks.body, detail: hooks.detail, auth: (hooks.detail?.security?.length ?? 0) > 0 }
     })
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers } })
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster } })
 }
 
 export type App = ReturnType<typeof createApp>

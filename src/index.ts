@@ -17,6 +17,8 @@ try {
   const logger = createLogger(config.logLevel)
   const db = await connectDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs })
   const app = createApp({ config, db, logger })
+  // Listening to the other instances before serving: nothing they change is missed.
+  await app.services.cluster.ready
   try {
     // reusePort off (Elysia turns it on): a second process on a taken port must fail, not silently share it.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024, reusePort: false })
@@ -48,6 +50,7 @@ try {
     // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.
     await Promise.race([server.stop(), Bun.sleep(5000)])
     await server.stop(true)
+    await app.services.cluster.stop()
     await db.close()
     process.exit(0)
   }

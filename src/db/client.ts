@@ -22,11 +22,23 @@ export interface Db {
   get<T>(text: string, params?: Params): Promise<T | null>
   /** A write; resolves to the number of rows it changed. */
   run(text: string, params?: Params): Promise<number>
+  /**
+   * Messages between the instances sharing this database (PostgreSQL LISTEN/NOTIFY); absent on SQLite,
+   * whose database one process serves. Delivery is best effort: every receiver has a fallback.
+   */
+  signals?: Signals
   /** Whether the database answers now (for /health): true, or false within a few seconds. */
   healthy(): boolean | Promise<boolean>
   /** Where the data lives, safe to print (a PostgreSQL password is never part of it). */
   label: string
   close(): Promise<void>
+}
+
+export interface Signals {
+  /** Sends `payload` (≤ 8,000 bytes) to every instance listening on `channel`, this one included. */
+  send(channel: string, payload: string): Promise<void>
+  /** Listens on `channel` (re-listening by itself after a reconnect) until the returned function is called. */
+  listen(channel: string, receive: (payload: string) => void): Promise<() => Promise<void>>
 }
 
 /** The embedded backend: the same interface plus the raw handle, for what only SQLite has (WAL checkpoints). */

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sql'
 import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { ConfigError } from '../config'
-import { DatabaseUnavailableError, InvalidTextError, redactUrl, type Db, type OpenOptions } from './client'
+import { DatabaseUnavailableError, InvalidTextError, redactUrl, type Db, type OpenOptions, type Signals } from './client'
 import { driveAsync, type Op, type Params, type Step } from './work'
 
 export const PG_MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'pg')
@@ -206,9 +206,20 @@ export function postgresDb(pool: SQL, label: string): Db {
     }
   }
 
+  const signals: Signals = {
+    async send(channel, payload) {
+      await pool.notify(channel, payload)
+    },
+    async listen(channel, receive) {
+      const subscription = await pool.listen(channel, receive)
+      return () => subscription.unlisten()
+    },
+  }
+
   return {
     dialect: 'postgres',
     label,
+    signals,
     async tx<T>(unit: Step<T> | (() => Step<T>)): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         try {

@@ -1,0 +1,121 @@
+import { describe, expect, test } from 'bun:test'
+import { createApp } from '../src/app'
+import { loadConfig } from '../src/config'
+import { memoryLogger } from '../src/lib/logger'
+import { SERVICE_TOKEN } from './helpers/app'
+import { onPostgres, sharedDatabases } from './helpers/db'
+import { BILLING_ENV, postStripe, stripeEvent } from './helpers/webhooks'
+import type { TestApp } from './helpers/app'
+
+/*
+ * Two instances on one PostgreSQL database: what one changes reaches the other's caches and streams
+ * through LISTEN/NOTIFY within a second, not at the 30 s cache TTL or the 5 s stream poll (the poll is
+ * set to a minute here, so only the notification can deliver in time).
+ */
+const WITHIN_MS = 1000
+
+async function twoInstances() {
+  const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...BILLING_ENV })
+  const instances = (await sharedDatabases(2)).map((db) => {
+    const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: 60_000 } })
+    return { db, app }
+  })
+  await Promise.all(instances.map((i) => i.app.services.cluster.ready))
+  const call = async (i: number, method: string, path: string, token?: string, body?: unknown) => {
+    const res = await instances[i]!.app.handle(
+      new Request(`http://localhost${path}`, {
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    )
+    const text = await res.text()
+    return { status: res.status, json: text ? JSON.parse(text) : undefined }
+  }
+  const asTestApp = (i: number) =>
+    ({
+      request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
+        const res = await instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: options.headers, body: options.rawBody }))
+        const text = await res.text()
+        return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
+      },
+    }) as unknown as TestApp
+  /** Opens the event stream on instance i; `frames` collects what arrives, `ended` resolves when it closes. */
+  const stream = async (i: number, token: string) => {
+    const res = await instances[i]!.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=svc', { headers: { authorization: `Bearer ${token}` } }))
+    expect(res.status).toBe(200)
+    const frames: string[] = []
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+    const ended = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return
+        frames.push(value)
+      }
+    })()
+    return { frames, ended, cancel: () => reader.cancel() }
+  }
+  const close = async () => {
+    for (const { app, db } of instances) {
+      await app.services.cluster.stop()
+      await db.close()
+    }
+  }
+  return { instances, call, stream, asTestApp, close }
+}
+
+async function within<T>(ms: number, probe: () => Promise<T>, done: (value: T) => boolean): Promise<{ value: T; ms: number }> {
+  const started = performance.now()
+  for (;;) {
+    const value = await probe()
+    const elapsed = performance.now() - started
+    if (done(value) || elapsed > ms) return { value, ms: elapsed }
+    await Bun.sleep(20)
+  }
+}
+
+describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
+  test('a token revoked on A is refused by B within a second, and its stream on B ends', async () => {
+    const { call, stream, close } = await twoInstances()
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+    const token = (await call(0, 'POST', '/v1/tokens', session, { name: 'ci' })).json
+    // B validates (and caches) the token, and follows a stream with it.
+    expect((await call(1, 'POST', '/v1/auth/validate', undefined, { token: token.secret })).status).toBe(200)
+    const open = await stream(1, token.secret)
+    expect((await call(0, 'DELETE', `/v1/tokens/${token.id}`, session)).status).toBe(204)
+    const refused = await within(WITHIN_MS, () => call(1, 'POST', '/v1/auth/validate', undefined, { token: token.secret }), (r) => r.status === 401)
+    expect(refused.value.status).toBe(401)
+    expect(await Promise.race([open.ended.then(() => 'ended'), Bun.sleep(WITHIN_MS).then(() => 'still open')])).toBe('ended')
+    await close()
+  }, 20_000)
+
+  test('a run recorded on A reaches a stream on B within a second; a logout on A ends the session stream on B', async () => {
+    const { call, stream, close } = await twoInstances()
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json
+    const token = (await call(0, 'POST', '/v1/tokens', session.token, { name: 'ci' })).json.secret
+    const byToken = await stream(1, token)
+    const bySession = await stream(1, session.token)
+    const started = performance.now()
+    const run = (await call(0, 'POST', '/v1/executions', token, { repo: 'svc', branch: 'main', coverage: 77 })).json
+    const arrived = await within(WITHIN_MS, async () => byToken.frames.join(''), (text) => text.includes(run.id))
+    expect(arrived.value).toContain(`id: ${run.id}`)
+    expect(performance.now() - started).toBeLessThan(WITHIN_MS)
+    expect(bySession.frames.join('')).toContain(run.id)
+    expect((await call(0, 'DELETE', `/v1/sessions/${session.id}`)).status).toBe(204)
+    expect(await Promise.race([bySession.ended.then(() => 'ended'), Bun.sleep(WITHIN_MS).then(() => 'still open')])).toBe('ended')
+    await byToken.cancel()
+    await close()
+  }, 20_000)
+
+  test("a plan change applied by A's webhook is B's plan within a second", async () => {
+    const { call, asTestApp, close } = await twoInstances()
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json
+    expect((await call(1, 'GET', '/v1/usage', session.token)).json.plan).toBe('free') // B caches the organisation
+    const event = stripeEvent('customer.subscription.created', { customer: 'c', status: 'active', metadata: { org_id: session.org_id }, items: { data: [{ price: { id: 'price_team' } }] } })
+    expect((await postStripe(asTestApp(0), event)).status).toBe(200)
+    const seen = await within(WITHIN_MS, async () => (await call(1, 'GET', '/v1/usage', session.token)).json, (usage) => usage.plan === 'team')
+    expect(seen.value.plan).toBe('team')
+    expect(seen.value.rate_limit_per_minute).toBe(600)
+    await close()
+  }, 20_000)
+})
