@@ -3,7 +3,9 @@ import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { memoryLogger } from '../src/lib/logger'
 import { SERVICE_TOKEN } from './helpers/app'
-import { onPostgres, sharedDatabases } from './helpers/db'
+import { freshPostgres, onPostgres, sharedDatabases, urlFor } from './helpers/db'
+import { SQL } from 'bun'
+import { join } from 'node:path'
 import { BILLING_ENV, postStripe, stripeEvent } from './helpers/webhooks'
 import type { TestApp } from './helpers/app'
 
@@ -117,5 +119,107 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     expect(seen.value.plan).toBe('team')
     expect(seen.value.rate_limit_per_minute).toBe(600)
     await close()
+  }, 20_000)
+})
+
+describe.skipIf(!onPostgres)('several server processes on one PostgreSQL', () => {
+  const ROOT = join(import.meta.dir, '..')
+
+  /** What the webhook helpers need of a test app, over HTTP to a running instance. */
+  const asHttp = (base: string) =>
+    ({
+      request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
+        const res = await fetch(`${base}${path}`, { method, headers: options.headers, body: options.rawBody })
+        const text = await res.text()
+        return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
+      },
+    }) as unknown as TestApp
+
+  async function serve(url: string) {
+    const probe = Bun.serve({ port: 0, fetch: () => new Response() })
+    const port = probe.port!
+    probe.stop(true)
+    const proc = Bun.spawn(['bun', 'src/index.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...BILLING_ENV, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', SERVICE_TOKEN, LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000', DATABASE_POOL_SIZE: '4' },
+      stdout: 'ignore',
+      stderr: 'pipe',
+    })
+    const base = `http://127.0.0.1:${port}`
+    for (let i = 0; i < 200 && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i++) await Bun.sleep(50)
+    return { proc, base }
+  }
+
+  test('three instances: parallel ingestion over all, a kill -9 of one, no lost or duplicated run, exact totals, exactly-once webhooks', async () => {
+    const name = await freshPostgres()
+    const url = urlFor(name)
+    const servers = await Promise.all([serve(url), serve(url), serve(url)])
+    const admin = new SQL(url, { max: 1 })
+    try {
+      const post = (i: number, path: string, body: unknown, token = SERVICE_TOKEN, headers: Record<string, string> = {}) =>
+        fetch(`${servers[i]!.base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers }, body: JSON.stringify(body) })
+      const session = await (await post(0, '/v1/sessions/create', { user_id: 'u', org_slug: 'acme' })).json()
+      await admin.unsafe("UPDATE organisations SET plan = 'enterprise'")
+      const token = (await (await post(1, '/v1/tokens', { name: 'ci' }, session.token)).json()).secret
+
+      // 600 runs, each with its own Idempotency-Key and each sent twice, to two different instances.
+      const acknowledged = new Map<string, string>()
+      let killed = false
+      const send = async (n: number, to: number) => {
+        if (killed && to === 2) to = n % 2
+        const res = await post(to, '/v1/executions', { repo: `svc-${n % 3}`, branch: 'main', coverage: n % 100 }, token, { 'idempotency-key': `run-${n}` }).catch(() => null)
+        if (res?.status === 201) {
+          const id = (await res.json()).id
+          const earlier = acknowledged.get(`run-${n}`)
+          if (earlier !== undefined) expect(id).toBe(earlier)
+          acknowledged.set(`run-${n}`, id)
+        }
+      }
+      const work: Promise<void>[] = []
+      for (let n = 0; n < 600; n++) {
+        work.push(send(n, n % 3), send(n, (n + 1) % 3))
+        if (n === 300) {
+          servers[2]!.proc.kill('SIGKILL')
+          killed = true
+        }
+        if (n % 50 === 0) await Promise.all(work.splice(0))
+      }
+      await Promise.all(work)
+      // Whatever the dead instance did not answer, a client retry with the same key answers now.
+      for (let n = 0; n < 600; n++) if (!acknowledged.has(`run-${n}`)) await send(n, n % 2)
+      expect(acknowledged.size).toBe(600)
+
+      const stored = await admin.unsafe('SELECT id FROM executions')
+      expect(stored.length).toBe(600)
+      const ids = new Set(stored.map((row: { id: string }) => row.id))
+      for (const id of acknowledged.values()) expect(ids.has(id)).toBe(true)
+      const counters = await admin.unsafe('SELECT r.execution_count AS c, (SELECT count(*) FROM executions e WHERE e.repo_id = r.id)::int AS n FROM repositories r')
+      for (const row of counters) expect(row.c).toBe(row.n)
+      for (const i of [0, 1]) {
+        const list = await (await fetch(`${servers[i]!.base}/v1/executions?org=acme&repo=svc-0`, { headers: { authorization: `Bearer ${token}` } })).json()
+        expect(list.total).toBe(200)
+      }
+
+      // One Stripe event delivered to both surviving instances, ten times each: applied once.
+      const event = stripeEvent('customer.subscription.created', { customer: 'c', status: 'active', metadata: { org_id: session.org_id }, items: { data: [{ price: { id: 'price_team' } }] } })
+      const deliveries = await Promise.all(Array.from({ length: 20 }, (_, i) => postStripe(asHttp(servers[i % 2]!.base), event)))
+      expect(deliveries.every((r) => r.status === 200)).toBe(true)
+      expect(deliveries.filter((r) => r.json.duplicate === true)).toHaveLength(19)
+      const changes = await admin.unsafe("SELECT count(*)::int AS n FROM audit_events WHERE action = 'billing.plan_change'")
+      expect(changes[0].n).toBe(1)
+    } finally {
+      for (const { proc } of servers) proc.kill()
+      await admin.close()
+    }
+  }, 120_000)
+
+  test('the retention duty is held by one instance at a time and passes on when its holder goes away', async () => {
+    const [a, b] = await sharedDatabases(2)
+    expect(await a!.lead!('retention')).toBe(true)
+    expect(await b!.lead!('retention')).toBe(false)
+    expect(await a!.lead!('retention')).toBe(true)
+    await a!.close() // the holder dies: its connection, and the lock with it, go away
+    expect(await b!.lead!('retention')).toBe(true)
+    await b!.close()
   }, 20_000)
 })

@@ -27,6 +27,11 @@ export interface Db {
    * whose database one process serves. Delivery is best effort: every receiver has a fallback.
    */
   signals?: Signals
+  /**
+   * Whether this instance holds the named duty among the instances on this database (a PostgreSQL session
+   * advisory lock, taken if free; it passes to another instance when this one dies). Absent on SQLite.
+   */
+  lead?(duty: string): Promise<boolean>
   /** Whether the database answers now (for /health): true, or false within a few seconds. */
   healthy(): boolean | Promise<boolean>
   /** Where the data lives, safe to print (a PostgreSQL password is never part of it). */

@@ -206,6 +206,31 @@ export function postgresDb(pool: SQL, label: string): Db {
     }
   }
 
+  // Duties held: each on a connection of its own, for as long as this process (and that connection) lives.
+  const duties = new Map<string, Awaited<ReturnType<SQL['reserve']>>>()
+  async function lead(duty: string): Promise<boolean> {
+    const held = duties.get(duty)
+    if (held) {
+      // Still ours while its connection is alive; a lost connection lost the lock with it.
+      if (await held.unsafe('SELECT 1').then(() => true, () => false)) return true
+      duties.delete(duty)
+      held.release()
+    }
+    let conn: Awaited<ReturnType<SQL['reserve']>>
+    try {
+      conn = await pool.reserve()
+    } catch {
+      return false
+    }
+    const rows = await conn.unsafe('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`duty:${duty}`]).catch(() => [{ ok: false }])
+    if (rows[0]?.ok === true) {
+      duties.set(duty, conn)
+      return true
+    }
+    conn.release()
+    return false
+  }
+
   const signals: Signals = {
     async send(channel, payload) {
       await pool.notify(channel, payload)
@@ -220,6 +245,7 @@ export function postgresDb(pool: SQL, label: string): Db {
     dialect: 'postgres',
     label,
     signals,
+    lead,
     async tx<T>(unit: Step<T> | (() => Step<T>)): Promise<T> {
       for (let attempt = 1; ; attempt++) {
         try {
@@ -234,7 +260,11 @@ export function postgresDb(pool: SQL, label: string): Db {
     get: async <T>(text: string, params: Params = []) => (((await statement(pool, text, params, true)) as T[])[0] ?? null),
     run: async (text: string, params: Params = []) => (await statement(pool, text, params, false)) as number,
     healthy: () => (Date.now() - lastOk < 1000 ? true : ping()),
-    close: () => pool.close(),
+    close: async () => {
+      for (const conn of duties.values()) conn.release()
+      duties.clear()
+      await pool.close()
+    },
   }
 }
 

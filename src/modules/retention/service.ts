@@ -52,13 +52,21 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   return result
 }
 
-/** Runs the sweep now and then every hour; returns a function that stops it. */
-export function startRetentionSchedule(db: Db, clock: { now(): number }, logger: Logger): () => void {
+/**
+ * Runs the sweep now and then every hour. With several instances on one PostgreSQL, only the instance that
+ * holds the `retention` duty sweeps; the others ask every `checkMs` (5 minutes) and the first to ask after
+ * the holder died takes it over and sweeps at once. Returns a function that stops it.
+ */
+export function startRetentionSchedule(db: Db, clock: { now(): number }, logger: Logger, checkMs = 5 * 60_000): () => void {
   let running = false
-  const run = async () => {
+  let lastSweep = -Infinity
+  const tick = async () => {
     if (running) return
     running = true
     try {
+      if (db.lead && !(await db.lead('retention'))) return
+      if (clock.now() - lastSweep < HOUR_MS) return
+      lastSweep = clock.now()
       const result = await sweepRetention(db, clock.now())
       logger.info('retention sweep', { ...result })
     } catch (error) {
@@ -67,8 +75,8 @@ export function startRetentionSchedule(db: Db, clock: { now(): number }, logger:
       running = false
     }
   }
-  void run()
-  const timer = setInterval(run, HOUR_MS)
+  void tick()
+  const timer = setInterval(tick, checkMs)
   timer.unref?.()
   return () => clearInterval(timer)
 }
