@@ -1,0 +1,37 @@
+import { expect, test } from 'bun:test'
+import { join } from 'node:path'
+import { onPostgres } from './helpers/db'
+
+/*
+ * docker-compose.yml: two server replicas on one PostgreSQL with a volume and health checks. Validated by
+ * `docker-compose config` (or `docker compose config`) where one is installed (.ci/run installs Debian's
+ * docker-compose), and read structurally always.
+ */
+const FILE = join(import.meta.dir, '..', 'docker-compose.yml')
+
+test.skipIf(onPostgres)('docker-compose.yml: two replicas on PostgreSQL with a volume and health checks', async () => {
+  const compose = Bun.YAML.parse(await Bun.file(FILE).text()) as any
+  const servers = Object.entries(compose.services).filter(([name]) => name.startsWith('server-'))
+  expect(servers).toHaveLength(2)
+  for (const [, service] of servers as [string, any][]) {
+    expect(service.environment.DATABASE_URL).toStartWith('postgres://nolapse:${POSTGRES_PASSWORD')
+    expect(service.depends_on.postgres.condition).toBe('service_healthy')
+    expect(service.healthcheck.test.join(' ')).toContain('/health')
+  }
+  expect(compose.services.postgres.volumes).toEqual(['nolapse-pg:/var/lib/postgresql/data'])
+  expect(compose.services.postgres.healthcheck.test.join(' ')).toContain('pg_isready')
+  expect(Object.keys(compose.volumes)).toEqual(['nolapse-pg'])
+
+  const tool = ['docker-compose', 'docker'].find((cmd) => Bun.which(cmd) !== null && (cmd === 'docker-compose' || Bun.spawnSync(['docker', 'compose', 'version']).exitCode === 0))
+  if (!tool) return
+  const args = tool === 'docker' ? ['docker', 'compose'] : ['docker-compose']
+  const env = { ...process.env, POSTGRES_PASSWORD: 'p', SERVICE_TOKEN: 's' }
+  const valid = Bun.spawnSync([...args, '-f', FILE, 'config', '-q'], { env })
+  expect(valid.stderr.toString()).toBe('')
+  expect(valid.exitCode).toBe(0)
+  // Without the secrets it refuses to start, naming what is missing.
+  const { POSTGRES_PASSWORD: _p, SERVICE_TOKEN: _s, ...bare } = env
+  const refused = Bun.spawnSync([...args, '-f', FILE, 'config', '-q'], { env: bare })
+  expect(refused.exitCode).not.toBe(0)
+  expect(refused.stderr.toString()).toContain('set POSTGRES_PASSWORD')
+}, 30_000)
