@@ -354,7 +354,7 @@ describe('POST /v1/auth/validate', () => {
     const writes: number[] = []
     const lastUsed = async () => (await t.db.get<{ last_used_at: number }>('SELECT last_used_at FROM api_tokens'))!.last_used_at
     // The write is bookkeeping that does not hold up the answer: give it a moment to land.
-    const settled = () => Bun.sleep(20)
+    const settled = () => Bun.sleep(100)
     await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
     await settled()
     writes.push(await lastUsed())
