@@ -77,7 +77,9 @@ export function createApp(deps: AppDeps) {
   const streams = { ...local.streams, end: (credential: string) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) }
   const bus = { ...local.bus, publish: (key: string, execution: Parameters<typeof local.bus.publish>[1]) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) }
   const sessions = createSessionStore(db, clock)
-  const rateLimiter = createRateLimiter(clock, metrics.rejection)
+  // Shared by every instance on PostgreSQL unless configured otherwise (http/rate-limit.ts).
+  const sharedLimits = (config.rateLimitStore ?? (db.dialect === 'postgres' ? 'database' : 'memory')) === 'database'
+  const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedLimits ? db : undefined)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
   const limitDenials = (address: string) =>
     rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})

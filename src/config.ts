@@ -15,6 +15,8 @@ export interface Config {
   databasePoolSize: number
   /** PostgreSQL only: a statement running longer is cancelled, so no query holds a pooled connection for long. */
   databaseStatementTimeoutMs: number
+  /** Where rate-limit state lives: unset = `database` on PostgreSQL (shared by instances), `memory` on SQLite. */
+  rateLimitStore?: 'memory' | 'database'
   serviceToken: string | undefined
   sessionTtlSeconds: number
   tokenRotationGraceSeconds: number
@@ -84,6 +86,12 @@ function logLevel(env: Env): LogLevel {
   throw new ConfigError(`LOG_LEVEL must be one of debug, info, warn, error, got "${raw}"`)
 }
 
+function rateLimitStore(env: Env): Config['rateLimitStore'] {
+  const raw = optional(env, 'RATE_LIMIT_STORE')
+  if (raw === undefined || raw === 'memory' || raw === 'database') return raw
+  throw new ConfigError(`RATE_LIMIT_STORE must be memory or database, got "${raw}"`)
+}
+
 /** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = Bun.env): Config {
   return {
@@ -110,6 +118,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     metricsToken: optional(env, 'METRICS_TOKEN'),
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
+    rateLimitStore: rateLimitStore(env),
     trustProxy: flag(env, 'TRUST_PROXY'),
     streamsPerCredential: {
       free: integer(env, 'STREAMS_PER_CREDENTIAL_FREE', 5, 1, 100_000),

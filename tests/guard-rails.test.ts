@@ -3,6 +3,7 @@ import { createRateLimiter } from '../src/http/rate-limit'
 import { manualClock } from '../src/lib/clock'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
+import { testDatabase } from './helpers/db'
 import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postStripe, stripeEvent } from './helpers/webhooks'
 
@@ -144,35 +145,40 @@ describe('GET /v1/audit-log', () => {
   })
 })
 
-describe('rate limiter (GCRA) with an injected clock', () => {
-  test('exactly the limit at once, then one per interval; no second burst across a minute edge', () => {
+// The same GCRA in both stores: the `database` store's one upsert must decide exactly as the memory one.
+describe.each(['memory', 'database'] as const)('rate limiter (GCRA, %s store) with an injected clock', (store) => {
+  const limiterFor = (clock: ReturnType<typeof manualClock>) => createRateLimiter(clock, undefined, store === 'database' ? testDatabase() : undefined)
+  test('exactly the limit at once, then one per interval; no second burst across a minute edge', async () => {
     const clock = manualClock(0)
-    const limiter = createRateLimiter(clock)
-    for (let i = 0; i < 60; i++) expect(limiter.take('k', 60).allowed).toBe(true)
-    const refused = limiter.take('k', 60)
+    const limiter = limiterFor(clock)
+    for (let i = 0; i < 60; i++) expect((await limiter.take('k', 60)).allowed).toBe(true)
+    const refused = (await limiter.take('k', 60))
     expect(refused).toEqual({ allowed: false, headers: { 'ratelimit-limit': '60', 'ratelimit-remaining': '0', 'ratelimit-reset': '60', 'retry-after': '1' } })
     clock.advance(999)
-    expect(limiter.take('k', 60).allowed).toBe(false)
+    expect((await limiter.take('k', 60)).allowed).toBe(false)
     clock.advance(1)
-    expect(limiter.take('k', 60).allowed).toBe(true)
-    expect(limiter.take('k', 60).allowed).toBe(false)
+    expect((await limiter.take('k', 60)).allowed).toBe(true)
+    expect((await limiter.take('k', 60)).allowed).toBe(false)
     // Across the minute boundary: a fixed window would grant 60 more here; GCRA grants what was earned.
     clock.set(60_000)
     let granted = 0
-    while (limiter.take('k', 60).allowed) granted++
+    while ((await limiter.take('k', 60)).allowed) granted++
     expect(granted).toBe(59)
   })
 
-  test('headers count down and reset is the time to a full allowance', () => {
+  test('headers count down and reset is the time to a full allowance', async () => {
     const clock = manualClock(0)
-    const limiter = createRateLimiter(clock)
-    expect(limiter.take('k', 60).headers).toEqual({ 'ratelimit-limit': '60', 'ratelimit-remaining': '59', 'ratelimit-reset': '1' })
-    expect(limiter.take('k', 60).headers).toEqual({ 'ratelimit-limit': '60', 'ratelimit-remaining': '58', 'ratelimit-reset': '2' })
+    const limiter = limiterFor(clock)
+    expect((await limiter.take('k', 60)).headers).toEqual({ 'ratelimit-limit': '60', 'ratelimit-remaining': '59', 'ratelimit-reset': '1' })
+    expect((await limiter.take('k', 60)).headers).toEqual({ 'ratelimit-limit': '60', 'ratelimit-remaining': '58', 'ratelimit-reset': '2' })
     clock.advance(2000)
-    expect(limiter.take('k', 60).headers['ratelimit-remaining']).toBe('59')
-    expect(limiter.take('other', 600).headers).toEqual({ 'ratelimit-limit': '600', 'ratelimit-remaining': '599', 'ratelimit-reset': '1' })
+    expect((await limiter.take('k', 60)).headers['ratelimit-remaining']).toBe('59')
+    expect((await limiter.take('other', 600)).headers).toEqual({ 'ratelimit-limit': '600', 'ratelimit-remaining': '599', 'ratelimit-reset': '1' })
   })
 
+})
+
+describe('rate limiter (GCRA, memory store)', () => {
   test('memory stays bounded however many distinct clients appear', () => {
     const clock = manualClock(0)
     const limiter = createRateLimiter(clock)

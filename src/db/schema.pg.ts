@@ -138,3 +138,8 @@ export const streamTickets = pgTable('stream_tickets', {
   expiresAt: ms('expires_at').notNull(),
   createdAt: ms('created_at').notNull(),
 }, (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)])
+
+export const rateLimits = pgTable('rate_limits', {
+  key: text('key').primaryKey(),
+  tat: ms('tat').notNull(),
+})

@@ -166,3 +166,13 @@ export const streamTickets = sqliteTable('stream_tickets', {
   expiresAt: integer('expires_at').notNull(),
   createdAt: integer('created_at').notNull(),
 }, (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)])
+
+/**
+ * Rate-limit state shared by the instances on one database (GCRA: the theoretical arrival time of a
+ * key's next request, ms). Used when RATE_LIMIT_STORE is `database` (the default on PostgreSQL); rows
+ * whose time has passed mean "full allowance" and are deleted by the retention sweep.
+ */
+export const rateLimits = sqliteTable('rate_limits', {
+  key: text('key').primaryKey(),
+  tat: integer('tat').notNull(),
+})

@@ -1,4 +1,5 @@
 import { Elysia } from 'elysia'
+import { andThen, type MaybePromise } from '../lib/maybe'
 import type { Config } from '../config'
 import type { Plan } from '../db/schema'
 import type { BodyReader } from './body'
@@ -28,13 +29,7 @@ export interface CredentialResolver {
   audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
 }
 
-/** Cached answers come back at once; the database's answers come as promises. */
-export type MaybePromise<T> = T | Promise<T>
-
-/** Continues with `next` at once when `value` is already known, after it resolves otherwise. */
-export function andThen<T, U>(value: MaybePromise<T>, next: (value: T) => MaybePromise<U>): MaybePromise<U> {
-  return value instanceof Promise ? value.then(next) : next(value)
-}
+export type { MaybePromise }
 
 /** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
 export type Principal = (
@@ -50,7 +45,7 @@ export type Need = 'session' | 'execute' | 'read' | 'stream'
 
 
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
-export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => void
+export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => MaybePromise<void>
 
 /** The one name of a credential (`t:<token id>`, `s:<session id>`), for stream slots, tickets and ending what it opened. */
 export const tokenCredential = (id: string) => `t:${id}`
@@ -66,7 +61,7 @@ export interface AuthDeps {
    * Takes one refusal from the client address's allowance and throws 429 when it is spent: every refusal
    * writes an audit row, so unauthenticated floods must not turn into unbounded writes.
    */
-  limitDenials?: (address: string) => void
+  limitDenials?: (address: string) => MaybePromise<void>
 }
 
 /** The `Authorization: Bearer` value: null when the header is missing, '' when it is not a bearer value. */
@@ -91,7 +86,7 @@ export function createAuthenticator(deps: AuthDeps) {
    */
   async function refuse(request: Request, server: Peer, reason: string): Promise<void> {
     const remote = clientAddress(request, server, deps.config.trustProxy)
-    deps.limitDenials?.(remote)
+    await deps.limitDenials?.(remote)
     await credentials.audit({
       action: 'auth.denied',
       fields: { method: request.method, path: new URL(request.url).pathname, reason, remote },
@@ -188,10 +183,11 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   const resolved = new WeakMap<Request, Principal>()
   const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }): MaybePromise<void> => {
     if (resolved.has(request)) return
-    return andThen(authenticate(need, request, server), (principal) => {
-      limiter?.(principal, set)
-      resolved.set(request, principal)
-    })
+    return andThen(authenticate(need, request, server), (principal) =>
+      andThen(limiter?.(principal, set), () => {
+        resolved.set(request, principal)
+      }),
+    )
   }
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({

@@ -1,4 +1,6 @@
+import type { Db } from '../db/client'
 import type { Clock } from '../lib/clock'
+import { andThen, type MaybePromise } from '../lib/maybe'
 import type { Peer } from './client-address'
 import { tooManyRequests } from './errors'
 
@@ -8,11 +10,10 @@ import { tooManyRequests } from './errors'
  * steady rate (one request every 60 s / limit); unlike fixed windows it never allows a second full
  * burst just because a minute boundary passed.
  *
- * Where the state lives: in this process's memory (a Map bounded by MAX_KEYS; keys whose TAT has passed
- * are equivalent to absent and are pruned). With several instances behind a load balancer each one
- * enforces the limit separately, so a client spread over N instances gets up to N × the limit; sharing
- * the limit means moving these TATs to a shared store (for example one Redis key per credential updated
- * by the same arithmetic in a Lua script).
+ * Where the state lives (RATE_LIMIT_STORE): `memory`, this process's Map (bounded by MAX_KEYS; keys whose
+ * TAT has passed are equivalent to absent and are pruned), for one process; or `database`, the
+ * `rate_limits` table, one atomic upsert per request (the default on PostgreSQL), so that every instance
+ * on the database enforces one limit: a client spread over N instances gets its limit, not N × it.
  */
 const WINDOW_MS = 60_000
 const MAX_KEYS = 100_000
@@ -22,7 +23,52 @@ export interface RateDecision {
   headers: Record<string, string>
 }
 
-export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void) {
+function denied(limit: number, now: number, tat: number, allowAt: number): RateDecision {
+  return {
+    allowed: false,
+    headers: {
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(Math.ceil((tat - now) / 1000)),
+      'retry-after': String(Math.max(1, Math.ceil((allowAt - now) / 1000))),
+    },
+  }
+}
+
+function allowed(limit: number, now: number, next: number, interval: number): RateDecision {
+  return {
+    allowed: true,
+    headers: {
+      'ratelimit-limit': String(limit),
+      'ratelimit-remaining': String(Math.max(0, Math.floor((now + WINDOW_MS - next) / interval + 1e-9))),
+      'ratelimit-reset': String(Math.ceil((next - now) / 1000)),
+    },
+  }
+}
+
+/*
+ * The same arithmetic in one statement: the row moves to max(tat, now) + interval only when that leaves
+ * the key inside its allowance, atomically (a row lock), so instances racing for a key's last request
+ * cannot both get it. No row back means refused; the refusal's headers read the TAT once more.
+ */
+const TAKE = `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
+  ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ?
+  WHERE (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ? - ? <= ?
+  RETURNING tat`
+
+/** The `database` store: one upsert per request, shared by every instance on the database. */
+function databaseTake(db: Db, clock: Clock) {
+  return async (key: string, limit: number): Promise<RateDecision> => {
+    const now = clock.now()
+    const interval = WINDOW_MS / limit
+    const row = await db.get<{ tat: number }>(TAKE, [key, now + interval, now, now, interval, now, now, interval, WINDOW_MS, now])
+    if (row) return allowed(limit, now, row.tat, interval)
+    const tat = Math.max((await db.get<{ tat: number }>('SELECT tat FROM rate_limits WHERE key = ?', [key]))?.tat ?? now, now)
+    return denied(limit, now, tat, tat + interval - WINDOW_MS)
+  }
+}
+
+export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void, shared?: Db) {
   const tats = new Map<string, number>()
 
   function prune(now: number): void {
@@ -31,47 +77,32 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
     while (tats.size >= MAX_KEYS) tats.delete(tats.keys().next().value!)
   }
 
-  /** Takes one request from `key`'s allowance of `limit` per minute; never throws. */
-  function take(key: string, limit: number): RateDecision {
+  /** The `memory` store: takes one request from `key`'s allowance of `limit` per minute; never throws. */
+  function takeHere(key: string, limit: number): RateDecision {
     const now = clock.now()
     const interval = WINDOW_MS / limit
     const tat = Math.max(tats.get(key) ?? now, now)
     const next = tat + interval
     const allowAt = next - WINDOW_MS
-    if (now < allowAt) {
-      const resetMs = tat - now
-      return {
-        allowed: false,
-        headers: {
-          'ratelimit-limit': String(limit),
-          'ratelimit-remaining': '0',
-          'ratelimit-reset': String(Math.ceil(resetMs / 1000)),
-          'retry-after': String(Math.max(1, Math.ceil((allowAt - now) / 1000))),
-        },
-      }
-    }
+    if (now < allowAt) return denied(limit, now, tat, allowAt)
     if (!tats.has(key) && tats.size >= MAX_KEYS) prune(now)
     tats.set(key, next)
-    return {
-      allowed: true,
-      headers: {
-        'ratelimit-limit': String(limit),
-        'ratelimit-remaining': String(Math.max(0, Math.floor((now + WINDOW_MS - next) / interval + 1e-9))),
-        'ratelimit-reset': String(Math.ceil((next - now) / 1000)),
-      },
-    }
+    return allowed(limit, now, next, interval)
   }
+
+  const take: (key: string, limit: number) => MaybePromise<RateDecision> = shared ? databaseTake(shared, clock) : takeHere
 
   return {
     take,
     /** Takes one request, sets the RateLimit-* headers, and throws 429 when the allowance is spent. */
-    enforce(kind: string, key: string, limit: number, headers: Record<string, unknown>): void {
-      const decision = take(key, limit)
-      Object.assign(headers, decision.headers)
-      if (!decision.allowed) {
-        onReject?.(kind)
-        throw tooManyRequests(decision.headers)
-      }
+    enforce(kind: string, key: string, limit: number, headers: Record<string, unknown>): MaybePromise<void> {
+      return andThen(take(key, limit), (decision) => {
+        Object.assign(headers, decision.headers)
+        if (!decision.allowed) {
+          onReject?.(kind)
+          throw tooManyRequests(decision.headers)
+        }
+      })
     },
     size: () => tats.size,
   }
@@ -80,4 +111,4 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
 export type RateLimiter = ReturnType<typeof createRateLimiter>
 
 /** The per-client-address limit of unauthenticated routes: sets RateLimit-* headers, throws 429 when spent. */
-export type AddressLimit = (request: Request, server: Peer, set: { headers: Record<string, any> }) => void
+export type AddressLimit = (request: Request, server: Peer, set: { headers: Record<string, any> }) => MaybePromise<void>

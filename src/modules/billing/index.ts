@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
 import type { BodyReader } from '../../http/body'
@@ -42,16 +43,16 @@ export interface WebhookDeps extends BillingDeps {
   verifiers: WebhookVerifiers
   observe?: WebhookObserver
   /** Counts a refused signature against the client address; throws 429 once its allowance is spent. */
-  limitDenials?: (address: string) => void
+  limitDenials?: (address: string) => MaybePromise<void>
 }
 
 /** Stripe and Razorpay webhooks: raw body verified with the official packages, then applied exactly once. */
 export function billingModule(deps: WebhookDeps) {
   const { config } = deps
   const rawBody = async (request: Request) => Buffer.from(await deps.body.read(request))
-  const refuse = (provider: Provider, request: Request, server: Peer, message: string): never => {
+  const refuse = async (provider: Provider, request: Request, server: Peer, message: string): Promise<never> => {
     deps.observe?.(provider, 'invalid_signature')
-    deps.limitDenials?.(clientAddress(request, server, config.trustProxy))
+    await deps.limitDenials?.(clientAddress(request, server, config.trustProxy))
     throw new HttpError(401, message)
   }
   return new Elysia({ name: 'billing' })

@@ -11,7 +11,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics; limitAdd
   return new Elysia({ name: 'metrics' }).get(
     '/metrics',
     async ({ request, server, set }) => {
-      deps.limitAddress?.(request, server, set)
+      await deps.limitAddress?.(request, server, set)
       if (metricsToken) {
         const header = request.headers.get('authorization') ?? ''
         if (!safeEqual(header, `Bearer ${metricsToken}`)) throw unauthorized()

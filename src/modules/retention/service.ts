@@ -14,6 +14,7 @@ export interface SweepResult {
   idempotencyKeys: number
   sessions: number
   streamTickets: number
+  rateLimits: number
 }
 
 /**
@@ -36,7 +37,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
     yield* rollups.remove(deleted)
     return deleted.length
   }
-  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0 }
+  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0, rateLimits: 0 }
   for (const org of orgs) {
     const cutoff = now - PLAN_LIMITS[org.plan].retentionDays * DAY_MS
     for (;;) {
@@ -49,6 +50,8 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   result.idempotencyKeys = await db.run('DELETE FROM idempotency_keys WHERE created_at < ?', [now - IDEMPOTENCY_KEY_TTL_MS])
   result.sessions = await db.run('DELETE FROM sessions WHERE expires_at <= ?', [now])
   result.streamTickets = await db.run('DELETE FROM stream_tickets WHERE expires_at <= ?', [now])
+  // A rate-limit row whose time has passed means "full allowance", the same as no row.
+  result.rateLimits = await db.run('DELETE FROM rate_limits WHERE tat <= ?', [now])
   return result
 }
 

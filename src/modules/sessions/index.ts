@@ -1,3 +1,4 @@
+import type { MaybePromise } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
 import type { Db } from '../../db/client'
@@ -20,7 +21,7 @@ export interface SessionsDeps {
   clock: Clock
   logger: Logger
   body: BodyReader
-  limitDenials?: (address: string) => void
+  limitDenials?: (address: string) => MaybePromise<void>
   /** The per-address limit of unauthenticated routes (DELETE takes no credential). */
   limitAddress?: AddressLimit
   /** Told when a session ends, so the streams it opened end too. */
@@ -34,7 +35,7 @@ export function sessionsModule(deps: SessionsDeps) {
     const given = bearer(request) ?? ''
     if (safeEqual(given, config.serviceToken)) return
     const remote = clientAddress(request, server, config.trustProxy)
-    deps.limitDenials?.(remote)
+    await deps.limitDenials?.(remote)
     await auditNow(deps.db, deps.logger, deps.clock.now(), {
       action: 'session.create.denied',
       fields: { reason: given ? 'invalid_service_token' : 'missing_service_token', remote },
@@ -86,7 +87,7 @@ export function sessionsModule(deps: SessionsDeps) {
       },
       {
         transform({ request, server, set }) {
-          deps.limitAddress?.(request, server, set)
+          return deps.limitAddress?.(request, server, set)
         },
         params: t.Object({ id: t.String({ maxLength: 128 }) }),
         response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(404, 429) },
