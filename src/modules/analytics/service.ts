@@ -11,21 +11,22 @@ const round = (value: number, places: number) => Math.round(value * 10 ** places
  * the window come from its (repo_id, id) index, since execution ids sort by creation time.
  */
 export function createAnalytics(db: Db) {
-  type Statement<T> = { all: (...args: unknown[]) => Promise<T[]>; get: (...args: unknown[]) => Promise<T | null> }
-  const q = {
-    statement: <T, _P = unknown>(text: string): Statement<T> => ({ all: (...args) => db.all<T>(text, args), get: (...args) => db.get<T>(text, args) }),
-  }
-  const repoId = q.statement<{ id: number }, [string, string]>('SELECT id FROM repositories WHERE org_id = ? AND name = ?')
+  /** A statement of this report, run with its parameters on whichever backend `db` is. */
+  const statement = <T,>(text: string) => ({
+    all: (...args: unknown[]) => db.all<T>(text, args),
+    get: (...args: unknown[]) => db.get<T>(text, args),
+  })
+  const repoId = statement<{ id: number }>('SELECT id FROM repositories WHERE org_id = ? AND name = ?')
   const filter = (withRepo: boolean) => `org_id = ? AND day >= ? AND day <= ?${withRepo ? ' AND repo_id = ?' : ''}`
   const sums = 'sum(executions) AS executions, sum(pass) AS pass, sum(warn) AS warn, sum(fail) AS fail'
   const build = (withRepo: boolean) => ({
-    daily: q.statement<{ day: number; executions: number; pass: number; warn: number; fail: number; coverage_sum: number }, any[]>(
+    daily: statement<{ day: number; executions: number; pass: number; warn: number; fail: number; coverage_sum: number }>(
       `SELECT day, ${sums}, sum(coverage_sum) AS coverage_sum FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY day`,
     ),
-    agents: q.statement<{ agent_type: string; executions: number; fail: number }, any[]>(
+    agents: statement<{ agent_type: string; executions: number; fail: number }>(
       `SELECT agent_type, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY agent_type ORDER BY executions DESC, agent_type`,
     ),
-    repos: q.statement<{ repo_id: number; name: string; executions: number; fail: number }, any[]>(
+    repos: statement<{ repo_id: number; name: string; executions: number; fail: number }>(
       `SELECT d.repo_id, r.name, d.executions, d.fail FROM (SELECT repo_id, ${sums} FROM daily_rollups WHERE ${filter(withRepo)} GROUP BY repo_id) d
        JOIN repositories r ON r.id = d.repo_id ORDER BY r.name`,
     ),
@@ -34,10 +35,10 @@ export function createAnalytics(db: Db) {
   const one = build(true)
   // Ids carry their creation time, so the scan for the first run in the window starts at the window's
   // id prefix; `created_at` settles ids minted under a clock that had moved backwards.
-  const first = q.statement<{ coverage: number }, [number, string, number]>(
+  const first = statement<{ coverage: number }>(
     'SELECT coverage FROM executions WHERE repo_id = ? AND id >= ? AND created_at >= ? ORDER BY id LIMIT 1',
   )
-  const latest = q.statement<{ coverage: number }, [number, number]>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
+  const latest = statement<{ coverage: number }>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
 
   return {
     async report(orgId: string, now: number, days: number, repo?: string) {
