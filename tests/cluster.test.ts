@@ -6,7 +6,7 @@ import { SERVICE_TOKEN } from './helpers/app'
 import { freshPostgres, onPostgres, sharedDatabases, urlFor } from './helpers/db'
 import { SQL } from 'bun'
 import { join } from 'node:path'
-import { BILLING_ENV, postStripe, stripeEvent } from './helpers/webhooks'
+import { BILLING_ENV, postStripe, stripeEvent, webhookTarget } from './helpers/webhooks'
 import type { TestApp } from './helpers/app'
 
 /*
@@ -34,14 +34,7 @@ async function twoInstances() {
     const text = await res.text()
     return { status: res.status, json: text ? JSON.parse(text) : undefined }
   }
-  const asTestApp = (i: number) =>
-    ({
-      request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
-        const res = await instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: options.headers, body: options.rawBody }))
-        const text = await res.text()
-        return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
-      },
-    }) as unknown as TestApp
+  const asTestApp = (i: number) => webhookTarget((request) => instances[i]!.app.handle(request))
   /** Opens the event stream on instance i; `frames` collects what arrives, `ended` resolves when it closes. */
   const stream = async (i: number, token: string) => {
     const res = await instances[i]!.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=svc', { headers: { authorization: `Bearer ${token}` } }))
@@ -138,15 +131,8 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
 describe.skipIf(!onPostgres)('several server processes on one PostgreSQL', () => {
   const ROOT = join(import.meta.dir, '..')
 
-  /** What the webhook helpers need of a test app, over HTTP to a running instance. */
-  const asHttp = (base: string) =>
-    ({
-      request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
-        const res = await fetch(`${base}${path}`, { method, headers: options.headers, body: options.rawBody })
-        const text = await res.text()
-        return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
-      },
-    }) as unknown as TestApp
+  /** The webhook helpers, over HTTP to a running instance. */
+  const asHttp = (base: string) => webhookTarget(async (request) => fetch(base + new URL(request.url).pathname, { method: request.method, headers: request.headers, body: await request.text() }))
 
   async function serve(url: string) {
     const probe = Bun.serve({ port: 0, fetch: () => new Response() })

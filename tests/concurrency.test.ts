@@ -9,7 +9,7 @@ import { memoryLogger } from '../src/lib/logger'
 import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
 import { backend, sharedDatabases } from './helpers/db'
 import { orgWithToken, signIn, submit } from './helpers/fixtures'
-import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
+import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent, webhookTarget } from './helpers/webhooks'
 
 const rows = async (t: { db: Db }, sql: string) => ((await t.db.get<any>(sql)) as any).n as number
 const counterExact = async (t: { db: Db }) =>
@@ -89,15 +89,7 @@ describe('concurrency', () => {
     const close = async () => {
       for (const instance of instances) await instance.db.close()
     }
-    /** What the webhook helpers need of a test app, on instance i. */
-    const asTestApp = (i: number) =>
-      ({
-        request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
-          const res = await instances[i]!.app.handle(new Request(`http://localhost${path}`, { method, headers: options.headers, body: options.rawBody }))
-          const text = await res.text()
-          return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
-        },
-      }) as unknown as TestApp
+    const asTestApp = (i: number) => webhookTarget((request) => instances[i]!.app.handle(request))
     return { instances, call, signIn, close, asTestApp }
   }
 

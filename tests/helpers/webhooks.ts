@@ -48,3 +48,17 @@ export function postRazorpay(t: TestApp, body: unknown, options: { id?: string; 
   if (signature !== null) headers['x-razorpay-signature'] = signature
   return t.request('POST', '/webhooks/razorpay', { rawBody: payload, headers })
 }
+
+/**
+ * What the webhook helpers need of a test app, for any way of answering a Request: another instance's
+ * `app.handle`, or `fetch` against a running server.
+ */
+export function webhookTarget(answer: (request: Request) => Promise<Response>): TestApp {
+  return {
+    request: async (method: string, path: string, options: { rawBody?: string; headers?: Record<string, string> }) => {
+      const res = await answer(new Request(`http://localhost${path}`, { method, headers: options.headers, body: options.rawBody }))
+      const text = await res.text()
+      return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined }
+    },
+  } as unknown as TestApp
+}
