@@ -63,7 +63,10 @@ export function createApp(deps: AppDeps) {
   const clock = deps.clock ?? systemClock
   const logger = deps.logger ?? createLogger(config.logLevel)
   const metrics = createMetrics()
-  const local = { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(), bus: createExecutionBus() }
+  // Stream caps per credential and organisation count every instance's streams on PostgreSQL (leases in the
+  // database); one SQLite process counts its own.
+  const leases = db.dialect === 'postgres' ? { db, clock, logger, leaseMs: deps.streamTiming?.leaseMs } : undefined
+  const local = { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(leases), bus: createExecutionBus() }
   // Every instance on the database hears what this one changed (modules/cluster.ts): a change made here
   // is applied here and told to the others, which apply it to their own caches and streams.
   const cluster = createCluster(db, logger, (message) => {

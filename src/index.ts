@@ -50,6 +50,7 @@ try {
     // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.
     await Promise.race([server.stop(), Bun.sleep(5000)])
     await server.stop(true)
+    app.services.streams.stop()
     await app.services.cluster.stop()
     await db.close()
     process.exit(0)

@@ -16,10 +16,10 @@ import type { TestApp } from './helpers/app'
  */
 const WITHIN_MS = 1000
 
-async function twoInstances() {
-  const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...BILLING_ENV })
+async function twoInstances(options: { env?: Record<string, string>; leaseMs?: number } = {}) {
+  const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...BILLING_ENV, ...options.env })
   const instances = (await sharedDatabases(2)).map((db) => {
-    const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: 60_000 } })
+    const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: 60_000, leaseMs: options.leaseMs } })
     return { db, app }
   })
   await Promise.all(instances.map((i) => i.app.services.cluster.ready))
@@ -35,9 +35,11 @@ async function twoInstances() {
     return { status: res.status, json: text ? JSON.parse(text) : undefined }
   }
   const asTestApp = (i: number) => webhookTarget((request) => instances[i]!.app.handle(request))
+  const openStream = (i: number, token: string) =>
+    instances[i]!.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=svc', { headers: { authorization: `Bearer ${token}` } }))
   /** Opens the event stream on instance i; `frames` collects what arrives, `ended` resolves when it closes. */
   const stream = async (i: number, token: string) => {
-    const res = await instances[i]!.app.handle(new Request('http://localhost/v1/executions/stream?org=acme&repo=svc', { headers: { authorization: `Bearer ${token}` } }))
+    const res = await openStream(i, token)
     expect(res.status).toBe(200)
     const frames: string[] = []
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
@@ -52,11 +54,12 @@ async function twoInstances() {
   }
   const close = async () => {
     for (const { app, db } of instances) {
+      app.services.streams.stop()
       await app.services.cluster.stop()
       await db.close()
     }
   }
-  return { instances, call, stream, asTestApp, close }
+  return { instances, call, stream, openStream, asTestApp, close }
 }
 
 async function within<T>(ms: number, probe: () => Promise<T>, done: (value: T) => boolean): Promise<{ value: T; ms: number }> {
@@ -112,6 +115,49 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
     expect(granted).toBeGreaterThanOrEqual(60)
     expect(granted).toBeLessThanOrEqual(66) // the limit + 10 %: each instance alone would have granted 50 + 50
+    await close()
+  }, 20_000)
+
+  test('stream caps per credential and per organisation count the streams of both instances', async () => {
+    const { call, stream, openStream, close } = await twoInstances({ env: { STREAMS_PER_CREDENTIAL_FREE: '3' } })
+    const sessions = await Promise.all(
+      ['u1', 'u2', 'u3', 'u4', 'u5'].map(async (user) => (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: user, org_slug: 'acme' })).json.token as string),
+    )
+    // Per credential (3 on the free plan here): two on A and one on B fill it, on both instances.
+    const first = [await stream(0, sessions[0]!), await stream(0, sessions[0]!), await stream(1, sessions[0]!)]
+    for (const i of [0, 1]) {
+      const refused = await openStream(i, sessions[0]!)
+      expect(refused.status).toBe(429)
+      expect(await refused.json()).toEqual({ error: 'too many open event streams for this credential (3/3)' })
+      expect(refused.headers.get('retry-after')).toBe('10')
+    }
+    // A stream closed on A gives its slot back to B.
+    await first[0]!.cancel()
+    const reopened = await within(WITHIN_MS, () => openStream(1, sessions[0]!), (res) => res.status === 200)
+    expect(reopened.value.status).toBe(200)
+    // Per organisation (4 × 3 = 12): three are open; nine more fill it, wherever they are opened.
+    const more = []
+    for (let n = 0; n < 9; n++) more.push(await stream(n % 2, sessions[1 + (n % 4)]!))
+    const refused = await openStream(1, sessions[4]!)
+    expect(refused.status).toBe(429)
+    expect(await refused.json()).toEqual({ error: 'too many open event streams for this organisation (12/12)' })
+    for (const open of [...first.slice(1), ...more]) await open.cancel()
+    await reopened.value.body!.cancel()
+    await close()
+  }, 20_000)
+
+  test("the streams of an instance that died stop counting when their leases expire; a live instance's are renewed", async () => {
+    const { instances, call, stream, openStream, close } = await twoInstances({ env: { STREAMS_PER_CREDENTIAL_FREE: '1' }, leaseMs: 300 })
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+    const onA = await stream(0, session)
+    await Bun.sleep(900) // three lease lengths: A renews its lease, so B still sees the slot taken
+    expect((await openStream(1, session)).status).toBe(429)
+    // A "dies": it stops renewing (its stream is never released); within a lease length the slot is free.
+    instances[0]!.app.services.streams.stop()
+    const freed = await within(WITHIN_MS, () => openStream(1, session), (res) => res.status === 200)
+    expect(freed.value.status).toBe(200)
+    await freed.value.body!.cancel()
+    await onA.cancel()
     await close()
   }, 20_000)
 

@@ -143,3 +143,11 @@ export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   tat: ms('tat').notNull(),
 })
+
+export const streamLeases = pgTable('stream_leases', {
+  id: text('id').primaryKey(),
+  instance: text('instance').notNull(),
+  credential: text('credential').notNull(),
+  orgId: text('org_id').notNull(),
+  expiresAt: ms('expires_at').notNull(),
+}, (t) => [index('stream_leases_org_idx').on(t.orgId), index('stream_leases_instance_idx').on(t.instance)])

@@ -176,3 +176,17 @@ export const rateLimits = sqliteTable('rate_limits', {
   key: text('key').primaryKey(),
   tat: integer('tat').notNull(),
 })
+
+/**
+ * One row per open event stream on any instance, so that the per-credential and per-organisation stream
+ * caps hold across instances (used on PostgreSQL; one SQLite process counts in memory). Each instance
+ * pushes its rows' `expires_at` forward while the streams stay open; a row whose instance died stops
+ * counting when it expires and is deleted by the next check of its organisation.
+ */
+export const streamLeases = sqliteTable('stream_leases', {
+  id: text('id').primaryKey(),
+  instance: text('instance').notNull(),
+  credential: text('credential').notNull(),
+  orgId: text('org_id').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+}, (t) => [index('stream_leases_org_idx').on(t.orgId), index('stream_leases_instance_idx').on(t.instance)])

@@ -1,6 +1,7 @@
 import { streamKey, type ExecutionBus } from './bus'
 import type { ExecutionView } from './format'
 import type { ExecutionStore } from './service'
+import type { MaybePromise } from '../../lib/maybe'
 
 export const HEARTBEAT_MS = 15_000
 /**
@@ -14,6 +15,8 @@ const encoder = new TextEncoder()
 export interface StreamTiming {
   heartbeatMs: number
   pollMs: number
+  /** How long a stream's lease in the shared count lasts unrenewed (stream-registry.ts; test seam). */
+  leaseMs?: number
 }
 
 export const STREAM_TIMING: StreamTiming = { heartbeatMs: HEARTBEAT_MS, pollMs: POLL_MS }
@@ -22,7 +25,7 @@ export interface StreamGuard {
   /** Whether the credential that opened the stream is still accepted; checked on every event, heartbeat and poll. */
   alive(): boolean | Promise<boolean>
   /** Registers the stream's `close` (to be ended from outside) and returns the function that frees its slot. */
-  hold(close: () => void): () => void
+  hold(close: () => void): MaybePromise<() => void>
 }
 
 /**
@@ -47,7 +50,7 @@ export async function executionStream(
   const startAfter = lastEventId ?? (repoId === null ? '' : ((await store.latestId(repoId)) ?? ''))
   let close = () => {}
   // Taken before the response exists: a full cap throws here and the route answers 429.
-  const release = guard.hold(() => close())
+  const release = await guard.hold(() => close())
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       let lastSent = startAfter
@@ -99,6 +102,8 @@ export async function executionStream(
         }
       }
       signal.addEventListener('abort', close)
+      // The client may have gone while the slot was being taken: the listener would never fire.
+      if (signal.aborted) close()
     },
     cancel() {
       close()

@@ -15,6 +15,7 @@ export interface SweepResult {
   sessions: number
   streamTickets: number
   rateLimits: number
+  streamLeases: number
 }
 
 /**
@@ -37,7 +38,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
     yield* rollups.remove(deleted)
     return deleted.length
   }
-  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0, rateLimits: 0 }
+  const result: SweepResult = { executions: 0, idempotencyKeys: 0, sessions: 0, streamTickets: 0, rateLimits: 0, streamLeases: 0 }
   for (const org of orgs) {
     const cutoff = now - PLAN_LIMITS[org.plan].retentionDays * DAY_MS
     for (;;) {
@@ -52,6 +53,8 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   result.streamTickets = await db.run('DELETE FROM stream_tickets WHERE expires_at <= ?', [now])
   // A rate-limit row whose time has passed means "full allowance", the same as no row.
   result.rateLimits = await db.run('DELETE FROM rate_limits WHERE tat <= ?', [now])
+  // Leases of event streams whose instance went away without releasing them (a kill -9).
+  result.streamLeases = await db.run('DELETE FROM stream_leases WHERE expires_at <= ?', [now])
   return result
 }
 
