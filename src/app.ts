@@ -7,7 +7,9 @@ import { createAuthenticator, sessionCredential, tokenCredential, type Credentia
 import { createBodyReader } from './http/body'
 import { addressBucket, clientAddress } from './http/client-address'
 import { corePlugin } from './http/core'
-import { createRateLimiter, type AddressLimit } from './http/rate-limit'
+import { createRateLimiter, databaseTake, type AddressLimit } from './http/rate-limit'
+import { redisClient, redisTake } from './http/rate-limit-redis'
+import type { RedisClient } from 'bun'
 import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
@@ -53,6 +55,8 @@ export interface AppDeps {
   billingPackages?: PackageLoader
   /** Test seam: event-stream heartbeat and poll intervals in milliseconds. */
   streamTiming?: StreamTiming
+  /** The Redis client of the `redis` rate-limit store (made from REDIS_URL when absent). */
+  redis?: RedisClient
   /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
   billingBeforeCommit?: (event: BillingEvent) => void
 }
@@ -80,9 +84,11 @@ export function createApp(deps: AppDeps) {
   const streams = { ...local.streams, end: (credential: string) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) }
   const bus = { ...local.bus, publish: (key: string, execution: Parameters<typeof local.bus.publish>[1]) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) }
   const sessions = createSessionStore(db, clock)
-  // Shared by every instance on PostgreSQL unless configured otherwise (http/rate-limit.ts).
-  const sharedLimits = (config.rateLimitStore ?? (db.dialect === 'postgres' ? 'database' : 'memory')) === 'database'
-  const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedLimits ? db : undefined)
+  // Shared by every instance in Redis or on PostgreSQL unless configured otherwise (http/rate-limit.ts).
+  const limitStore = config.rateLimitStore ?? (config.redisUrl ? 'redis' : db.dialect === 'postgres' ? 'database' : 'memory')
+  const redis = limitStore === 'redis' ? (deps.redis ?? redisClient(config.redisUrl!)) : undefined
+  const sharedTake = redis ? redisTake(redis, clock, logger, config.redisKeyPrefix) : limitStore === 'database' ? databaseTake(db, clock) : undefined
+  const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedTake)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
   const limitDenials = (address: string) =>
     rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})
@@ -150,7 +156,7 @@ export function createApp(deps: AppDeps) {
       const hooks = route.hooks as { body?: Record<string, unknown>; detail?: Record<string, any> }
       return { method: route.method, path: route.path, body: hooks.body, detail: hooks.detail, auth: (hooks.detail?.security?.length ?? 0) > 0 }
     })
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster } })
+  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
 }
 
 export type App = ReturnType<typeof createApp>

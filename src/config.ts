@@ -15,8 +15,12 @@ export interface Config {
   databasePoolSize: number
   /** PostgreSQL only: a statement running longer is cancelled, so no query holds a pooled connection for long. */
   databaseStatementTimeoutMs: number
-  /** Where rate-limit state lives: unset = `database` on PostgreSQL (shared by instances), `memory` on SQLite. */
-  rateLimitStore?: 'memory' | 'database'
+  /** Where rate-limit state lives: unset = `redis` when REDIS_URL is set, else `database` on PostgreSQL (shared by instances), `memory` on SQLite. */
+  rateLimitStore?: 'memory' | 'database' | 'redis'
+  /** A Redis (or Valkey) server for the shared rate limits. */
+  redisUrl?: string
+  /** What this server's Redis keys start with (several deployments can share one Redis). */
+  redisKeyPrefix: string
   serviceToken: string | undefined
   sessionTtlSeconds: number
   tokenRotationGraceSeconds: number
@@ -88,8 +92,28 @@ function logLevel(env: Env): LogLevel {
 
 function rateLimitStore(env: Env): Config['rateLimitStore'] {
   const raw = optional(env, 'RATE_LIMIT_STORE')
-  if (raw === undefined || raw === 'memory' || raw === 'database') return raw
-  throw new ConfigError(`RATE_LIMIT_STORE must be memory or database, got "${raw}"`)
+  if (raw === 'redis' && optional(env, 'REDIS_URL') === undefined) throw new ConfigError('RATE_LIMIT_STORE=redis needs REDIS_URL')
+  if (raw === undefined || raw === 'memory' || raw === 'database' || raw === 'redis') return raw
+  throw new ConfigError(`RATE_LIMIT_STORE must be memory, database or redis, got "${raw}"`)
+}
+
+function keyPrefix(env: Env): string {
+  const raw = optional(env, 'REDIS_KEY_PREFIX') ?? 'nolapse:rl:'
+  if (!/^[\x21-\x7e]{1,64}$/.test(raw)) throw new ConfigError('REDIS_KEY_PREFIX must be 1-64 printable ASCII characters')
+  return raw
+}
+
+function redisUrl(env: Env): string | undefined {
+  const raw = optional(env, 'REDIS_URL')
+  if (raw === undefined) return undefined
+  let protocol = ''
+  try {
+    protocol = new URL(raw).protocol
+  } catch {
+    // reported below, without echoing the value (it may hold a password)
+  }
+  if (!['redis:', 'rediss:', 'valkey:', 'valkeys:'].includes(protocol)) throw new ConfigError('REDIS_URL must be a redis://, rediss://, valkey:// or valkeys:// URL')
+  return raw
 }
 
 /** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
@@ -119,6 +143,8 @@ export function loadConfig(env: Env = Bun.env): Config {
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
     rateLimitStore: rateLimitStore(env),
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: keyPrefix(env),
     trustProxy: flag(env, 'TRUST_PROXY'),
     streamsPerCredential: {
       free: integer(env, 'STREAMS_PER_CREDENTIAL_FREE', 5, 1, 100_000),

@@ -5,6 +5,7 @@ import { createLogger } from './lib/logger'
 import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
 import { startCheckpointer } from './db/checkpointer'
+import { redactRedisUrl, timed } from './http/rate-limit-redis'
 
 /** Stops start-up with one line on stderr and exit code 1: never a stack trace for a problem of the setting. */
 function fail(message: string): never {
@@ -17,6 +18,15 @@ try {
   const logger = createLogger(config.logLevel)
   const db = await connectDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs })
   const app = createApp({ config, db, logger })
+  const redis = app.services.redis
+  if (redis) {
+    // The shared rate limits need Redis from the first request: an unreachable one stops start-up, like the database.
+    const reached = await timed(redis.connect().then(() => redis.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
+    if (reached !== null) {
+      await db.close()
+      fail(`cannot reach Redis at ${redactRedisUrl(config.redisUrl!)}: ${reached}`)
+    }
+  }
   // Listening to the other instances before serving: nothing they change is missed.
   await app.services.cluster.ready
   try {
@@ -38,7 +48,7 @@ try {
   const checkpointerTimer = setTimeout(() => {
     if (db.dialect === 'sqlite') stopCheckpointer = startCheckpointer(db as SqliteDb, logger)
   }, 1000)
-  logger.info('listening', { host: config.host, port: server.port, database: db.label })
+  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(redis ? { rate_limits: redactRedisUrl(config.redisUrl!) } : {}) })
   let stopping = false
   const shutdown = async () => {
     if (stopping) return
@@ -52,6 +62,7 @@ try {
     await server.stop(true)
     app.services.streams.stop()
     await app.services.cluster.stop()
+    redis?.close()
     await db.close()
     process.exit(0)
   }

@@ -180,13 +180,13 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL', () =>
   /** The webhook helpers, over HTTP to a running instance. */
   const asHttp = (base: string) => webhookTarget(async (request) => fetch(base + new URL(request.url).pathname, { method: request.method, headers: request.headers, body: await request.text() }))
 
-  async function serve(url: string) {
+  async function serve(url: string, env: Record<string, string> = {}) {
     const probe = Bun.serve({ port: 0, fetch: () => new Response() })
     const port = probe.port!
     probe.stop(true)
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       cwd: ROOT,
-      env: { ...process.env, ...BILLING_ENV, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', SERVICE_TOKEN, LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000', DATABASE_POOL_SIZE: '4' },
+      env: { ...process.env, ...BILLING_ENV, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', SERVICE_TOKEN, LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000', DATABASE_POOL_SIZE: '4', ...env },
       stdout: 'ignore',
       stderr: 'pipe',
     })
@@ -257,6 +257,70 @@ describe.skipIf(!onPostgres)('several server processes on one PostgreSQL', () =>
       await admin.close()
     }
   }, 120_000)
+
+  test('three instances: a run reaches a stream on another within a second, a revoke on a third ends it, limits and stream caps are shared', async () => {
+    const url = urlFor(await freshPostgres())
+    const servers = await Promise.all([0, 1, 2].map(() => serve(url, { STREAMS_PER_CREDENTIAL_FREE: '2' })))
+    const call = async (i: number, method: string, path: string, token?: string, body?: unknown) => {
+      const res = await fetch(servers[i]!.base + path, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      })
+      const text = await res.text()
+      return { status: res.status, json: text ? JSON.parse(text) : undefined }
+    }
+    const follow = async (i: number, token: string) => {
+      const res = await fetch(`${servers[i]!.base}/v1/executions/stream?org=acme&repo=svc`, { headers: { authorization: `Bearer ${token}` } })
+      const frames: string[] = []
+      if (res.status !== 200) return { status: res.status, frames, ended: Promise.resolve(), cancel: async () => {} }
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+      const ended = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }))
+          if (done) return
+          frames.push(value!)
+        }
+      })()
+      return { status: res.status, frames, ended, cancel: () => reader.cancel().catch(() => {}) }
+    }
+    try {
+      const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+      const token = (await call(1, 'POST', '/v1/tokens', session, { name: 'ci' })).json
+      // Stream caps (2 per credential here) count the streams of every process.
+      const onA = await follow(0, token.secret)
+      const onB = await follow(1, token.secret)
+      expect([onA.status, onB.status]).toEqual([200, 200])
+      const third = await call(2, 'GET', '/v1/executions/stream?org=acme&repo=svc', token.secret)
+      expect([third.status, third.json]).toEqual([429, { error: 'too many open event streams for this credential (2/2)' }])
+
+      // A run recorded on C reaches the streams on A and B within a second (their catch-up poll is 5 s).
+      const started = performance.now()
+      const run = (await call(2, 'POST', '/v1/executions', token.secret, { repo: 'svc', branch: 'main', coverage: 81 })).json
+      const arrived = await within(WITHIN_MS, async () => onA.frames.join('') + '|' + onB.frames.join(''), (text) => text.split(`id: ${run.id}`).length === 3)
+      expect(arrived.value.split(`id: ${run.id}`)).toHaveLength(3)
+      expect(performance.now() - started).toBeLessThan(WITHIN_MS)
+
+      // Revoked on C: A and B refuse it within a second, and both streams end.
+      expect((await call(0, 'POST', '/v1/auth/validate', undefined, { token: token.secret })).status).toBe(200) // cached on A
+      expect((await call(2, 'DELETE', `/v1/tokens/${token.id}`, session)).status).toBe(204)
+      for (const i of [0, 1]) {
+        const refused = await within(WITHIN_MS, () => call(i, 'POST', '/v1/auth/validate', undefined, { token: token.secret }), (r) => r.status === 401)
+        expect(refused.value.status).toBe(401)
+      }
+      const ends = Promise.all([onA.ended, onB.ended]).then(() => 'ended')
+      expect(await Promise.race([ends, Bun.sleep(WITHIN_MS).then(() => 'still open')])).toBe('ended')
+
+      // Rate limits: a session's 60 a minute, spread over three processes, is granted once (+10 % at most).
+      const statuses = await Promise.all(Array.from({ length: 150 }, (_, i) => call(i % 3, 'GET', '/v1/repos', session).then((r) => r.status)))
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+      const granted = statuses.filter((s) => s === 200).length
+      expect(granted).toBeGreaterThanOrEqual(55) // the session spent some of its allowance above
+      expect(granted).toBeLessThanOrEqual(66)
+    } finally {
+      for (const { proc } of servers) proc.kill()
+    }
+  }, 60_000)
 
   test('the retention duty is held by one instance at a time and passes on when its holder goes away', async () => {
     const [a, b] = await sharedDatabases(2)

@@ -1,5 +1,8 @@
 import { describe, expect, test } from 'bun:test'
-import { createRateLimiter } from '../src/http/rate-limit'
+import { createRateLimiter, databaseTake } from '../src/http/rate-limit'
+import { redisTake } from '../src/http/rate-limit-redis'
+import { memoryLogger } from '../src/lib/logger'
+import { connectedRedis, onRedis, redisPrefix } from './helpers/redis'
 import { manualClock } from '../src/lib/clock'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
@@ -145,9 +148,16 @@ describe('GET /v1/audit-log', () => {
   })
 })
 
-// The same GCRA in both stores: the `database` store's one upsert must decide exactly as the memory one.
-describe.each(['memory', 'database'] as const)('rate limiter (GCRA, %s store) with an injected clock', (store) => {
-  const limiterFor = (clock: ReturnType<typeof manualClock>) => createRateLimiter(clock, undefined, store === 'database' ? testDatabase() : undefined)
+// The same GCRA in every store: the `database` store's one upsert and the `redis` store's one script must
+// decide exactly as the memory one (redis when TEST_REDIS_URL names a server).
+const stores = ['memory', 'database', ...(onRedis ? ['redis' as const] : [])] as const
+describe.each(stores)('rate limiter (GCRA, %s store) with an injected clock', (store) => {
+  const limiterFor = (clock: ReturnType<typeof manualClock>) => {
+    if (store === 'memory') return createRateLimiter(clock)
+    if (store === 'database') return createRateLimiter(clock, undefined, databaseTake(testDatabase(), clock))
+    const take = connectedRedis().then((client) => redisTake(client, clock, memoryLogger(), redisPrefix()))
+    return createRateLimiter(clock, undefined, async (key, limit) => (await take)(key, limit))
+  }
   test('exactly the limit at once, then one per interval; no second burst across a minute edge', async () => {
     const clock = manualClock(0)
     const limiter = limiterFor(clock)

@@ -11,11 +11,13 @@ import { tooManyRequests } from './errors'
  * burst just because a minute boundary passed.
  *
  * Where the state lives (RATE_LIMIT_STORE): `memory`, this process's Map (bounded by MAX_KEYS; keys whose
- * TAT has passed are equivalent to absent and are pruned), for one process; or `database`, the
- * `rate_limits` table, one atomic upsert per request (the default on PostgreSQL), so that every instance
- * on the database enforces one limit: a client spread over N instances gets its limit, not N × it.
+ * TAT has passed are equivalent to absent and are pruned), for one process; `database`, the `rate_limits`
+ * table, one atomic upsert per request (the default on PostgreSQL); or `redis` (the default when REDIS_URL
+ * is set), one Lua script per request (rate-limit-redis.ts). With either shared store every instance
+ * enforces one limit: a client spread over N instances gets its limit, not N × it.
  */
 const WINDOW_MS = 60_000
+export const GCRA_WINDOW_MS = WINDOW_MS
 const MAX_KEYS = 100_000
 
 export interface RateDecision {
@@ -23,7 +25,7 @@ export interface RateDecision {
   headers: Record<string, string>
 }
 
-function denied(limit: number, now: number, tat: number, allowAt: number): RateDecision {
+export function denied(limit: number, now: number, tat: number, allowAt: number): RateDecision {
   return {
     allowed: false,
     headers: {
@@ -35,7 +37,7 @@ function denied(limit: number, now: number, tat: number, allowAt: number): RateD
   }
 }
 
-function allowed(limit: number, now: number, next: number, interval: number): RateDecision {
+export function allowed(limit: number, now: number, next: number, interval: number): RateDecision {
   return {
     allowed: true,
     headers: {
@@ -56,8 +58,10 @@ const TAKE = `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
   WHERE (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ? - ? <= ?
   RETURNING tat`
 
+export type SharedTake = (key: string, limit: number) => Promise<RateDecision>
+
 /** The `database` store: one upsert per request, shared by every instance on the database. */
-function databaseTake(db: Db, clock: Clock) {
+export function databaseTake(db: Db, clock: Clock) {
   return async (key: string, limit: number): Promise<RateDecision> => {
     const now = clock.now()
     const interval = WINDOW_MS / limit
@@ -68,7 +72,8 @@ function databaseTake(db: Db, clock: Clock) {
   }
 }
 
-export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void, shared?: Db) {
+/** `shared`: the database or Redis store's take; without it, this process's memory. */
+export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void, shared?: SharedTake) {
   const tats = new Map<string, number>()
 
   function prune(now: number): void {
@@ -90,7 +95,7 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
     return allowed(limit, now, next, interval)
   }
 
-  const take: (key: string, limit: number) => MaybePromise<RateDecision> = shared ? databaseTake(shared, clock) : takeHere
+  const take: (key: string, limit: number) => MaybePromise<RateDecision> = shared ?? takeHere
 
   return {
     take,

@@ -12,7 +12,7 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'Body is not application/json',
   408: 'The request body stalled',
   429: 'Rate limit exceeded (or, for event streams, a stream cap is full)',
-  503: 'Too many request bodies in flight; retry after Retry-After',
+  503: 'Unavailable for a moment (too many request bodies in flight, or the database or rate-limit store away); retry after Retry-After',
   500: 'Internal error',
 }
 

@@ -58,15 +58,16 @@ function cleanSchema(schema: unknown): unknown {
 
 /**
  * Every status an operation can answer besides its own, from its shape: any request declaring a body over
- * 1 MiB is 413 and anything can fail with 500; parameters are validated (400); a method with a body has it
- * read under the stall and in-flight bounds (408, 503) and, where the route parses JSON (a JSON body, or
+ * 1 MiB is 413, anything can fail with 500, and anything can meet the database or the rate-limit store
+ * away for a moment (503); parameters are validated (400); a method with a body has it read under the
+ * stall and in-flight bounds (408, and 503 again) and, where the route parses JSON (a JSON body, or
  * any route that takes a credential), its media type checked (415); credentials are refused or limited.
  */
 function implicitErrors(facts: RouteFacts, hasParameters: boolean): number[] {
-  const statuses = [413, 500]
+  const statuses = [413, 500, 503]
   const readsBody = facts.method !== 'GET' && facts.method !== 'HEAD'
   if (readsBody || hasParameters) statuses.push(400)
-  if (readsBody) statuses.push(408, 503)
+  if (readsBody) statuses.push(408)
   if (readsBody && (facts.body || facts.auth)) statuses.push(415)
   if (facts.auth) statuses.push(401, 403, 429)
   return statuses

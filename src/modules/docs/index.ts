@@ -23,7 +23,7 @@ const DOC_PATHS = {
       summary: 'Swagger UI (also at /swagger/)',
       operationId: 'getSwagger',
       security: [],
-      responses: { 200: { description: 'The Swagger UI page', content: { 'text/html': { schema: text } } }, 429: errorResponse(429) },
+      responses: { 200: { description: 'The Swagger UI page', content: { 'text/html': { schema: text } } }, 429: errorResponse(429), 503: errorResponse(503) },
     },
   },
   '/swagger/json': {
@@ -32,7 +32,7 @@ const DOC_PATHS = {
       summary: 'This OpenAPI document',
       operationId: 'getSwaggerJson',
       security: [],
-      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 429: errorResponse(429) },
+      responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } }, 429: errorResponse(429), 503: errorResponse(503) },
     },
   },
 }
