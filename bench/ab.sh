@@ -3,6 +3,7 @@
 # the same seeded database copy, one server at a time, a 3 s settle, wrk 8 s per route, and a bare
 # Bun.serve hello-world each round. Loopback only, bounded. Needs `bun run bench` once (for the seed).
 # Usage: bash bench/ab.sh /path/to/before /path/to/after   (ROUNDS="1 2 3" by default)
+# AB_DATABASE_URL=postgres://… runs both on that PostgreSQL database instead (bench/seed-pg.ts seeds it).
 set -u
 BEFORE=${1:?usage: bench/ab.sh BEFORE_DIR AFTER_DIR}
 AFTER=${2:?usage: bench/ab.sh BEFORE_DIR AFTER_DIR}
@@ -25,7 +26,8 @@ rps() { wrk -t1 -c32 -d8s "$@" | awk '/Requests\/sec/ {print $2}'; }
 for round in ${ROUNDS:-1 2 3}; do
   for tree in "$BEFORE" "$AFTER"; do
     cp "$SEED" "$WORK/ab.db"; rm -f "$WORK/ab.db-wal" "$WORK/ab.db-shm"
-    (cd "$tree" && DATABASE_URL="$WORK/ab.db" PORT=18901 HOST=127.0.0.1 RATE_LIMIT_ADDRESS_PER_MINUTE=10000000 \
+    db=${AB_DATABASE_URL:-$WORK/ab.db}
+    (cd "$tree" && DATABASE_URL="$db" PORT=18901 HOST=127.0.0.1 RATE_LIMIT_ADDRESS_PER_MINUTE=10000000 \
       RATE_LIMIT_ENTERPRISE_PER_MINUTE=10000000 exec bun src/index.ts > /dev/null 2>&1) & server=$!
     for _ in $(seq 1 100); do curl -sf 127.0.0.1:18901/health >/dev/null && break; sleep 0.05; done
     sleep 3

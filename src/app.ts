@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps) {
     rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
   const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs })
   const verifiers = createWebhookVerifiers(deps.billingPackages)
-  const store = createExecutionStore({ db, clock, bus, onInsert: rollups.add, onIngest: metrics.ingested })
+  const store = createExecutionStore({ db, clock, bus, onInsert: rollups.addMany, onIngest: metrics.ingested })
   const repos = createRepoService(db, logger, clock, config)
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)

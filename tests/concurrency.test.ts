@@ -1,5 +1,6 @@
-import type { Db } from '../src/db/client'
 import { describe, expect, test } from 'bun:test'
+import { createBatchedWriter } from '../src/db/batched-writer'
+import type { Db } from '../src/db/client'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,7 +8,7 @@ import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { memoryLogger } from '../src/lib/logger'
 import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
-import { backend, sharedDatabases } from './helpers/db'
+import { backend, sharedDatabases, testDatabase } from './helpers/db'
 import { orgWithToken, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent, webhookTarget } from './helpers/webhooks'
 
@@ -50,6 +51,28 @@ describe('concurrency', () => {
     expect([results[0]!.status, results[2]!.status].sort()).toEqual([201, 402])
     expect((await rows(t, 'SELECT count(*) AS n FROM repositories'))).toBe(10)
     expect((await counterExact(t))).toBe(true)
+    expect(await rows(t, 'SELECT sum(executions) AS n FROM daily_rollups')).toBe(await rows(t, 'SELECT count(*) AS n FROM executions'))
+  })
+
+  test('a batch item that throws after pushing its effects contributes none; the others settle once, in one transaction', async () => {
+    const db = testDatabase()
+    const settled: number[][] = []
+    const writer = createBatchedWriter<number, number, number>(
+      db,
+      function* (n, effects) {
+        effects.push(n)
+        if (n === 2) throw new Error('refused')
+        return n * 10
+      },
+      String,
+      function* (effects) {
+        settled.push([...effects].sort())
+      },
+    )
+    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'refused', 30])
+    expect(settled).toEqual([[1, 3]])
+    await db.close()
   })
 
   test('parallel token creation cannot exceed the plan cap', async () => {

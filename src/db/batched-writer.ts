@@ -10,12 +10,26 @@ import { savepoint, type Outcome, type Step } from './work'
  * flush (PostgreSQL), so sharing it is the difference between ~36 µs and ~6 µs a run on SQLite. No
  * promise resolves before the commit that holds its item.
  *
+ * Effects that only add up (a repository's counter, a day's rollup) are pushed by each item and written
+ * once per batch by `settle`, at its end: on PostgreSQL two round trips fewer per run, and a hot
+ * repository's counter row is locked once per batch, for the last moment of its transaction.
+ *
  * One batch is in flight at a time. (On PostgreSQL several in flight were measured slower, 545-815 against
  * 811-1045 runs/s, for one busy repository: the batches queue on its counter row.) Items are written in
  * the order of `order` (their repository), so batches of several instances take row locks in one order
  * and cannot deadlock each other; should PostgreSQL still abort one, the whole batch is written again.
  */
-export function createBatchedWriter<I, O>(db: Db, apply: (item: I) => Step<O>, order: (item: I) => string = () => '') {
+export function createBatchedWriter<I, O, E = never>(
+  db: Db,
+  apply: (item: I, effects: E[]) => Step<O>,
+  order: (item: I) => string = () => '',
+  /**
+   * Runs once at the end of each batch's transaction with the effects its written items pushed (an item
+   * that threw in its savepoint contributes none): how derived data that only adds up (counters, rollups)
+   * is written once per batch instead of once per item.
+   */
+  settle?: (effects: E[]) => Step<void>,
+) {
   interface Pending {
     item: I
     key: string
@@ -27,13 +41,22 @@ export function createBatchedWriter<I, O>(db: Db, apply: (item: I) => Step<O>, o
 
   function* straight(batch: Pending[]): Step<Outcome<O>[]> {
     const results: Outcome<O>[] = []
-    for (const pending of batch) results.push({ ok: yield* apply(pending.item) })
+    const effects: E[] = []
+    for (const pending of batch) results.push({ ok: yield* apply(pending.item, effects) })
+    if (settle && effects.length > 0) yield* settle(effects)
     return results
   }
 
   function* isolated(batch: Pending[]): Step<Outcome<O>[]> {
     const results: Outcome<O>[] = []
-    for (const pending of batch) results.push(yield* savepoint(apply(pending.item)))
+    const effects: E[] = []
+    for (const pending of batch) {
+      const own: E[] = []
+      const result = yield* savepoint(apply(pending.item, own))
+      if ('ok' in result) effects.push(...own)
+      results.push(result)
+    }
+    if (settle && effects.length > 0) yield* settle(effects)
     return results
   }
 

@@ -27,27 +27,31 @@ const PRUNE = 'DELETE FROM daily_rollups WHERE org_id = ? AND day = ? AND repo_i
 
 /** Units (see db/work.ts) that keep the rollups; they run inside the caller's transaction. */
 export const rollups = {
-  /** Counts one new execution. */
-  *add(row: RolledExecution): Step<void> {
-    yield* run(UPSERT, [row.org_id, Math.floor(row.created_at / DAY_MS), row.repo_id, row.agent_type, 1, row.outcome === 'pass' ? 1 : 0, row.outcome === 'warn' ? 1 : 0, row.outcome === 'fail' ? 1 : 0, row.coverage])
-  },
-  /** Takes deleted executions back out, grouped so a large batch costs one statement per group. */
-  *remove(rows: RolledExecution[]): Step<void> {
-    const groups = new Map<string, { org: string; day: number; repo: number; agent: string; n: number; pass: number; warn: number; fail: number; sum: number }>()
-    for (const row of rows) {
-      const day = Math.floor(row.created_at / DAY_MS)
-      const key = `${row.org_id}\0${day}\0${row.repo_id}\0${row.agent_type}`
-      let g = groups.get(key)
-      if (!g) groups.set(key, (g = { org: row.org_id, day, repo: row.repo_id, agent: row.agent_type, n: 0, pass: 0, warn: 0, fail: 0, sum: 0 }))
-      g.n++
-      g[row.outcome]++
-      g.sum += row.coverage
-    }
-    for (const g of groups.values()) {
-      yield* run(UPSERT, [g.org, g.day, g.repo, g.agent, -g.n, -g.pass, -g.warn, -g.fail, -g.sum])
-      yield* run(PRUNE, [g.org, g.day, g.repo, g.agent])
-    }
-  },
+  /** Counts new executions, grouped: one statement per (organisation, day, repository, agent). */
+  addMany: (rows: RolledExecution[]): Step<void> => shift(rows, 1),
+  /** Takes deleted executions back out, grouped the same way. */
+  remove: (rows: RolledExecution[]): Step<void> => shift(rows, -1),
+}
+
+/** Adds (`sign` 1) or takes out (-1) executions, one upsert per group, groups in key order (lock order). */
+function* shift(rows: RolledExecution[], sign: 1 | -1): Step<void> {
+  const groups = new Map<string, { org: string; day: number; repo: number; agent: string; n: number; pass: number; warn: number; fail: number; sum: number }>()
+  for (const row of rows) {
+    const day = Math.floor(row.created_at / DAY_MS)
+    const key = `${row.org_id}\0${String(day).padStart(8, '0')}\0${String(row.repo_id).padStart(12, '0')}\0${row.agent_type}`
+    let g = groups.get(key)
+    if (!g) groups.set(key, (g = { org: row.org_id, day, repo: row.repo_id, agent: row.agent_type, n: 0, pass: 0, warn: 0, fail: 0, sum: 0 }))
+    g.n++
+    g[row.outcome]++
+    g.sum += row.coverage
+  }
+  const keys = [...groups.keys()]
+  if (keys.length > 1) keys.sort()
+  for (const key of keys) {
+    const g = groups.get(key)!
+    yield* run(UPSERT, [g.org, g.day, g.repo, g.agent, sign * g.n, sign * g.pass, sign * g.warn, sign * g.fail, sign * g.sum])
+    if (sign < 0) yield* run(PRUNE, [g.org, g.day, g.repo, g.agent])
+  }
 }
 
 /** Recomputes every rollup from the executions table (for seeded or imported data). */

@@ -54,7 +54,7 @@ export const executionQueries = {
   insertRepo: (orgId: string, name: string, now: number) =>
     get<{ id: number }>('INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING RETURNING id', [orgId, name, now]),
   insertExecution: (row: ExecutionInsert): Step<number> => run(INSERT_EXECUTION, EXECUTION_COLUMNS.map((c) => row[c])),
-  bumpCounter: (repoId: number) => run('UPDATE repositories SET execution_count = execution_count + 1, version = version + 1 WHERE id = ?', [repoId]),
+  addToCounter: (repoId: number, n: number) => run('UPDATE repositories SET execution_count = execution_count + ?, version = version + 1 WHERE id = ?', [n, repoId]),
   findKey: (orgId: string, key: string) =>
     get<{ request_hash: string; execution_id: string }>('SELECT request_hash, execution_id FROM idempotency_keys WHERE org_id = ? AND key = ?', [orgId, key]),
   /** Claims the key for this run; false when it is taken (by an earlier run, or a concurrent one that has now committed). */

@@ -47,8 +47,8 @@ export interface ExecutionStoreDeps {
   db: Db
   clock: Clock
   bus: ExecutionBus
-  /** Runs inside the inserting transaction (so derived data never disagrees with the rows). */
-  onInsert?: (execution: InsertedExecution) => Step<void>
+  /** Runs inside the inserting transaction, once per batch with its new runs (so derived data never disagrees with the rows). */
+  onInsert?: (executions: InsertedExecution[]) => Step<void>
   /** Told after each new run is committed, for metrics. */
   onIngest?: () => void
 }
@@ -86,8 +86,8 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     if (used > limit && (yield* q.reposBefore(orgId, repo))!.n >= limit) throw refuse()
   }
 
-  /** One run, inside the batch's transaction (its own savepoint). */
-  function* ingest({ who, input, key, requestHash }: Submission): Step<{ row: ExecutionRow; replayed: boolean }> {
+  /** One run, inside the batch's transaction; what it adds to counters and rollups is pushed to `inserted` (see `settle`). */
+  function* ingest({ who, input, key, requestHash }: Submission, inserted: InsertedExecution[]): Step<{ row: ExecutionRow; replayed: boolean }> {
     const now = clock.now()
     const id = executionId(now)
     // The key is claimed first (a unique insert): a retry racing its original waits for it and replays it.
@@ -125,8 +125,7 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
       token_id: who.tokenId,
       created_at: now,
     })
-    yield* q.bumpCounter(repoId)
-    if (deps.onInsert) yield* deps.onInsert({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
+    inserted.push({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
     const row: ExecutionRow = {
       id, repo: input.repo, branch: input.branch, outcome, delta, coverage: input.coverage,
       baseline: input.baseline ?? null, commit: input.commit ?? null, created_at: now,
@@ -134,8 +133,19 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     return { row, replayed: false }
   }
 
+  /**
+   * The end of each batch: every repository's counter and version move once by its number of new runs,
+   * in repository-id order (every instance locks counter rows in one order), then the rollups.
+   */
+  function* settle(inserted: InsertedExecution[]): Step<void> {
+    const perRepo = new Map<number, number>()
+    for (const execution of inserted) perRepo.set(execution.repo_id, (perRepo.get(execution.repo_id) ?? 0) + 1)
+    for (const repoId of [...perRepo.keys()].sort((a, b) => a - b)) yield* q.addToCounter(repoId, perRepo.get(repoId)!)
+    if (deps.onInsert) yield* deps.onInsert(inserted)
+  }
+
   // Batches are written in repository order (see db/batched-writer.ts).
-  const writer = createBatchedWriter(db, ingest, ({ who, input }) => `${who.orgId}\0${input.repo}`)
+  const writer = createBatchedWriter(db, ingest, ({ who, input }) => `${who.orgId}\0${input.repo}`, settle)
 
   return {
     /**
