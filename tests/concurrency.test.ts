@@ -59,8 +59,8 @@ describe('concurrency', () => {
     const settled: number[][] = []
     const writer = createBatchedWriter<number, number, number>(
       db,
-      function* (n, effects) {
-        effects.push(n)
+      function* (n, batch) {
+        batch.effects.push(n)
         if (n === 2) throw new Error('refused')
         return n * 10
       },
@@ -71,6 +71,30 @@ describe('concurrency', () => {
     )
     const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
     expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'refused', 30])
+    expect(settled).toEqual([[1, 3]])
+    await db.close()
+  })
+
+  test("a write left to the end of the batch that fails is retried item by item, where it fails for its own item alone", async () => {
+    const db = testDatabase()
+    const settled: number[][] = []
+    const writer = createBatchedWriter<number, number, number>(
+      db,
+      function* (n, batch) {
+        // On the item-by-item pass each item writes its own rows, and item 2's write is the one that fails.
+        if (!batch.deferring && n === 2) throw new Error('bad row')
+        batch.effects.push(n)
+        return n * 10
+      },
+      String,
+      function* (effects) {
+        // The multi-row write of the straight pass fails for everyone when item 2 is in it.
+        if (effects.includes(2)) throw new Error('bad row somewhere in the batch')
+        settled.push([...effects].sort())
+      },
+    )
+    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'bad row', 30])
     expect(settled).toEqual([[1, 3]])
     await db.close()
   })

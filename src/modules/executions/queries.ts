@@ -32,7 +32,24 @@ const EXECUTION_COLUMNS = [
   'id', 'repo_id', 'org_id', 'branch', 'outcome', 'delta', 'coverage', 'baseline', 'warn_threshold', 'fail_threshold',
   'strict_mode', 'commit', 'run_at', 'agent_type', 'token_id', 'created_at',
 ] as const satisfies readonly (keyof ExecutionInsert)[]
-const INSERT_EXECUTION = `INSERT INTO executions (${EXECUTION_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${EXECUTION_COLUMNS.map(() => '?').join(', ')})`
+const ROW_PLACEHOLDERS = `(${EXECUTION_COLUMNS.map(() => '?').join(', ')})`
+const insertText = (rows: number) => `INSERT INTO executions (${EXECUTION_COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES ${Array(rows).fill(ROW_PLACEHOLDERS).join(', ')}`
+const INSERT_EXECUTION = insertText(1)
+/**
+ * Multi-row inserts come in power-of-two sizes up to 256 rows (4,096 parameters): a batch of 37 is 32 + 4 + 1,
+ * so the statements cached by their text (and prepared by PostgreSQL) are nine, whatever the batch sizes.
+ */
+const INSERT_MANY = Array.from({ length: 9 }, (_, i) => insertText(2 ** i))
+
+function* insertMany(rows: readonly ExecutionInsert[]): Step<void> {
+  for (let at = 0; at < rows.length; ) {
+    const size = 2 ** Math.min(8, Math.floor(Math.log2(rows.length - at)))
+    const params: unknown[] = []
+    for (const row of rows.slice(at, at + size)) for (const c of EXECUTION_COLUMNS) params.push(row[c])
+    yield* run(INSERT_MANY[Math.log2(size)]!, params)
+    at += size
+  }
+}
 
 // `CAST(? AS TEXT)`: PostgreSQL must know a selected parameter's type.
 const LIST_COLUMNS = 'e.id, CAST(? AS TEXT) AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at'
@@ -54,6 +71,8 @@ export const executionQueries = {
   insertRepo: (orgId: string, name: string, now: number) =>
     get<{ id: number }>('INSERT INTO repositories (org_id, name, created_at) VALUES (?, ?, ?) ON CONFLICT (org_id, name) DO NOTHING RETURNING id', [orgId, name, now]),
   insertExecution: (row: ExecutionInsert): Step<number> => run(INSERT_EXECUTION, EXECUTION_COLUMNS.map((c) => row[c])),
+  /** Several new executions in as few statements as their number's binary digits (see INSERT_MANY). */
+  insertExecutions: insertMany,
   addToCounter: (repoId: number, n: number) => run('UPDATE repositories SET execution_count = execution_count + ?, version = version + 1 WHERE id = ?', [n, repoId]),
   findKey: (orgId: string, key: string) =>
     get<{ request_hash: string; execution_id: string }>('SELECT request_hash, execution_id FROM idempotency_keys WHERE org_id = ? AND key = ?', [orgId, key]),

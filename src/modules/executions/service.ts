@@ -1,5 +1,5 @@
 import type { Db } from '../../db/client'
-import { createBatchedWriter } from '../../db/batched-writer'
+import { createBatchedWriter, type Batch } from '../../db/batched-writer'
 import { lock, type Step } from '../../db/work'
 import type { Outcome, Plan } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
@@ -10,7 +10,7 @@ import { PLAN_LIMITS } from '../plans'
 import { streamKey, type ExecutionBus } from './bus'
 import { executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
 import { createListCache, type ListOptions } from './list-cache'
-import { executionQueries as q, type RepoRow } from './queries'
+import { executionQueries as q, type ExecutionInsert, type RepoRow } from './queries'
 
 export interface ExecutionInput {
   repo: string
@@ -63,6 +63,17 @@ interface Submission {
   requestHash: string
 }
 
+/** A run of the batch being written: its row, and whether it is in the database yet (see `settle`). */
+interface NewRun {
+  row: ExecutionInsert
+  written: boolean
+}
+
+const rowOf = (insert: ExecutionInsert, repo: string): ExecutionRow => ({
+  id: insert.id, repo, branch: insert.branch, outcome: insert.outcome as Outcome, delta: insert.delta, coverage: insert.coverage,
+  baseline: insert.baseline, commit: insert.commit, created_at: insert.created_at,
+})
+
 /** Records and lists executions: the rules of a run; the SQL is in queries.ts, pages in list-cache.ts. */
 export function createExecutionStore(deps: ExecutionStoreDeps) {
   const { clock, bus, db } = deps
@@ -86,28 +97,51 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     if (used > limit && (yield* q.reposBefore(orgId, repo))!.n >= limit) throw refuse()
   }
 
-  /** One run, inside the batch's transaction; what it adds to counters and rollups is pushed to `inserted` (see `settle`). */
-  function* ingest({ who, input, key, requestHash }: Submission, inserted: InsertedExecution[]): Step<{ row: ExecutionRow; replayed: boolean }> {
+  /**
+   * Runs of one repository sit next to each other in a batch (see `order` below) and share its
+   * transaction, so the repository is looked up and admitted under the plan's cap once per batch.
+   * (A repository admitted stays admitted within the batch: a new one is only registered below the cap,
+   * and an organisation over its cap registers none.)
+   */
+  const admitted = new WeakMap<Batch<NewRun>, { key: string; plan: Plan; id: number }>()
+
+  function* admittedRepo(who: Submitter, name: string, now: number, batch: Batch<NewRun>): Step<number> {
+    const key = `${who.orgId}\0${name}`
+    const last = admitted.get(batch)
+    if (last && last.key === key && last.plan === who.plan) return last.id
+    let existing = yield* q.repoByName(who.orgId, name)
+    yield* enforceRepoCap(who.orgId, who.plan, existing)
+    if (existing === null) existing = (yield* q.insertRepo(who.orgId, name, now)) as RepoRow | null
+    const id = existing ? existing.id : (yield* q.repoByName(who.orgId, name))!.id
+    admitted.set(batch, { key, plan: who.plan, id })
+    return id
+  }
+
+  /**
+   * One run, inside the batch's transaction. Its row, and what it adds to counters and rollups, are
+   * effects written by `settle` at the end of the batch (on the item-by-item pass the row is written here).
+   */
+  function* ingest({ who, input, key, requestHash }: Submission, batch: Batch<NewRun>): Step<{ row: ExecutionRow; replayed: boolean }> {
     const now = clock.now()
     const id = executionId(now)
     // The key is claimed first (a unique insert): a retry racing its original waits for it and replays it.
     if (key !== null && !(yield* q.claimKey(who.orgId, key, requestHash, id, now))) {
       const seen = (yield* q.findKey(who.orgId, key))!
       if (seen.request_hash !== requestHash) throw new HttpError(422, 'Idempotency-Key was already used with a different request body')
+      // Claimed by an earlier run of this same batch, whose row is not written yet: that run is the answer.
+      const earlier = batch.effects.find((run) => run.row.id === seen.execution_id)
+      if (earlier) return { row: rowOf(earlier.row, input.repo), replayed: true }
       const row = yield* q.byId(seen.execution_id)
       if (row) return { row, replayed: true }
       // A key whose execution was purged by retention is reused for the new run.
       yield* q.reassignKey(who.orgId, key, requestHash, id, now)
     }
-    let existing = yield* q.repoByName(who.orgId, input.repo)
-    yield* enforceRepoCap(who.orgId, who.plan, existing)
-    if (existing === null) existing = (yield* q.insertRepo(who.orgId, input.repo, now)) as RepoRow | null
-    const repoId = existing ? existing.id : (yield* q.repoByName(who.orgId, input.repo))!.id
+    const repoId = yield* admittedRepo(who, input.repo, now, batch)
     const warn = input.warn_threshold ?? DEFAULT_WARN
     const fail = input.fail_threshold ?? DEFAULT_FAIL
     const delta = roundDelta(input.delta ?? (input.baseline !== undefined ? input.coverage - input.baseline : 0))
     const outcome = input.outcome ?? outcomeFor(delta, warn, fail)
-    yield* q.insertExecution({
+    const insert: ExecutionInsert = {
       id,
       repo_id: repoId,
       org_id: who.orgId,
@@ -124,12 +158,10 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
       agent_type: who.agentType,
       token_id: who.tokenId,
       created_at: now,
-    })
-    inserted.push({ org_id: who.orgId, repo_id: repoId, created_at: now, agent_type: who.agentType, outcome, coverage: input.coverage })
-    const row: ExecutionRow = {
-      id, repo: input.repo, branch: input.branch, outcome, delta, coverage: input.coverage,
-      baseline: input.baseline ?? null, commit: input.commit ?? null, created_at: now,
     }
+    if (!batch.deferring) yield* q.insertExecution(insert)
+    batch.effects.push({ row: insert, written: !batch.deferring })
+    const row = rowOf(insert, input.repo)
     return { row, replayed: false }
   }
 
@@ -137,11 +169,13 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
    * The end of each batch: every repository's counter and version move once by its number of new runs,
    * in repository-id order (every instance locks counter rows in one order), then the rollups.
    */
-  function* settle(inserted: InsertedExecution[]): Step<void> {
+  function* settle(runs: NewRun[]): Step<void> {
+    const unwritten = runs.filter((run) => !run.written).map((run) => run.row)
+    if (unwritten.length > 0) yield* q.insertExecutions(unwritten)
     const perRepo = new Map<number, number>()
-    for (const execution of inserted) perRepo.set(execution.repo_id, (perRepo.get(execution.repo_id) ?? 0) + 1)
+    for (const { row } of runs) perRepo.set(row.repo_id, (perRepo.get(row.repo_id) ?? 0) + 1)
     for (const repoId of [...perRepo.keys()].sort((a, b) => a - b)) yield* q.addToCounter(repoId, perRepo.get(repoId)!)
-    if (deps.onInsert) yield* deps.onInsert(inserted)
+    if (deps.onInsert) yield* deps.onInsert(runs.map(({ row }) => ({ ...row, outcome: row.outcome as Outcome })))
   }
 
   // Batches are written in repository order (see db/batched-writer.ts).
