@@ -21,6 +21,10 @@ test.skipIf(onPostgres)('docker-compose.yml: two replicas on PostgreSQL with a v
   expect(compose.services.postgres.volumes).toEqual(['nolapse-pg:/var/lib/postgresql/data'])
   expect(compose.services.postgres.healthcheck.test.join(' ')).toContain('pg_isready')
   expect(Object.keys(compose.volumes)).toEqual(['nolapse-pg'])
+  // Redis is opt-in (`--profile redis` with REDIS_URL): without it the servers share limits through PostgreSQL.
+  expect(compose.services.redis.profiles).toEqual(['redis'])
+  expect(compose.services.redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping'])
+  for (const [, service] of servers as [string, any][]) expect(service.environment.REDIS_URL).toBe('${REDIS_URL:-}')
 
   const tool = ['docker-compose', 'docker'].find((cmd) => Bun.which(cmd) !== null && (cmd === 'docker-compose' || Bun.spawnSync(['docker', 'compose', 'version']).exitCode === 0))
   if (!tool) return
@@ -29,6 +33,9 @@ test.skipIf(onPostgres)('docker-compose.yml: two replicas on PostgreSQL with a v
   const valid = Bun.spawnSync([...args, '-f', FILE, 'config', '-q'], { env })
   expect(valid.stderr.toString()).toBe('')
   expect(valid.exitCode).toBe(0)
+  const withRedis = Bun.spawnSync([...args, '-f', FILE, '--profile', 'redis', 'config', '-q'], { env: { ...env, REDIS_URL: 'redis://redis:6379' } })
+  expect(withRedis.stderr.toString()).toBe('')
+  expect(withRedis.exitCode).toBe(0)
   // Without the secrets it refuses to start, naming what is missing.
   const { POSTGRES_PASSWORD: _p, SERVICE_TOKEN: _s, ...bare } = env
   const refused = Bun.spawnSync([...args, '-f', FILE, 'config', '-q'], { env: bare })
