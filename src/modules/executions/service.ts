@@ -166,8 +166,9 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
   }
 
   /**
-   * The end of each batch: every repository's counter and version move once by its number of new runs,
-   * in repository-id order (every instance locks counter rows in one order), then the rollups.
+   * The end of each batch: the rows not written yet in one multi-row insert; then every repository's
+   * counter and version move once by its number of new runs, in repository-id order (every instance
+   * locks counter rows in one order); then the rollups.
    */
   function* settle(runs: NewRun[]): Step<void> {
     const unwritten = runs.filter((run) => !run.written).map((run) => run.row)
