@@ -161,6 +161,24 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     await close()
   }, 20_000)
 
+  test("a run recorded on B is in A's next list page and badge, though A had both cached", async () => {
+    const { instances, call, close } = await twoInstances()
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+    const token = (await call(0, 'POST', '/v1/tokens', session, { name: 'ci' })).json.secret
+    expect((await call(0, 'POST', '/v1/executions', token, { repo: 'svc', branch: 'main', coverage: 61 })).status).toBe(201)
+    const badge = async () => (await instances[0]!.app.handle(new Request('http://localhost/v1/badge/acme/svc'))).text()
+    // A caches the page and the picture...
+    expect((await call(0, 'GET', '/v1/executions?org=acme&repo=svc', token)).json.total).toBe(1)
+    expect(await badge()).toContain('61%')
+    expect(await badge()).toContain('61%')
+    // ...B records a run, and A's very next answers show it (both are keyed by what the database holds now).
+    const run = (await call(1, 'POST', '/v1/executions', token, { repo: 'svc', branch: 'main', coverage: 93 })).json
+    const list = (await call(0, 'GET', '/v1/executions?org=acme&repo=svc', token)).json
+    expect([list.total, list.executions[0].id]).toEqual([2, run.id])
+    expect(await badge()).toContain('93%')
+    await close()
+  }, 20_000)
+
   test("a plan change applied by A's webhook is B's plan within a second", async () => {
     const { call, asTestApp, close } = await twoInstances()
     const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json
