@@ -2,8 +2,13 @@ import type { Db } from '../../db/client'
 import { isoSeconds } from '../../lib/clock'
 import { encodeTime } from 'ulidx'
 import { DAY_MS } from './rollups'
+import { NEWEST_FIRST, OLDEST_FIRST, ofRepo } from '../executions/queries'
 
 const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places
+
+/** A repository's first run in the window (ids carry their creation time), and its latest run by `now`. */
+export const FIRST_IN_WINDOW = `SELECT coverage FROM executions WHERE ${ofRepo()} AND id >= ? AND created_at >= ? ${OLDEST_FIRST} LIMIT 1`
+export const LATEST_BEFORE = `SELECT coverage FROM executions WHERE ${ofRepo()} AND created_at <= ? ${NEWEST_FIRST} LIMIT 1`
 
 /**
  * Organisation analytics over a window of whole UTC days ending today. Counts come from `daily_rollups`
@@ -35,10 +40,8 @@ export function createAnalytics(db: Db) {
   const one = build(true)
   // Ids carry their creation time, so the scan for the first run in the window starts at the window's
   // id prefix; `created_at` settles ids minted under a clock that had moved backwards.
-  const first = statement<{ coverage: number }>(
-    'SELECT coverage FROM executions WHERE repo_id = ? AND id >= ? AND created_at >= ? ORDER BY id LIMIT 1',
-  )
-  const latest = statement<{ coverage: number }>('SELECT coverage FROM executions WHERE repo_id = ? AND created_at <= ? ORDER BY id DESC LIMIT 1')
+  const first = statement<{ coverage: number }>(FIRST_IN_WINDOW)
+  const latest = statement<{ coverage: number }>(LATEST_BEFORE)
 
   return {
     async report(orgId: string, now: number, days: number, repo?: string) {
@@ -75,8 +78,8 @@ export function createAnalytics(db: Db) {
       }
       const fromId = `exe_${encodeTime(from, 10).toLowerCase()}`
       const repos = await Promise.all((await stmts.repos.all(...args)).map(async (row) => {
-        const last = (await latest.get(row.repo_id, now))?.coverage ?? 0
-        const start = (await first.get(row.repo_id, fromId, from))?.coverage ?? last
+        const last = (await latest.get(row.repo_id, row.repo_id, now))?.coverage ?? 0
+        const start = (await first.get(row.repo_id, row.repo_id, fromId, from))?.coverage ?? last
         return {
           repo: row.name,
           latest_coverage: last,

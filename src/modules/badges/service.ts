@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
+import { NEWEST_FIRST, NEWEST_ON_BRANCH, ofRepo, onBranch } from '../executions/queries'
 
 interface RepoRow {
   id: number
@@ -16,18 +17,22 @@ interface BadgeRow extends RepoRow {
   any_branch: number | null
 }
 
+// The badge's whole question in one statement (each statement costs a read transaction).
+export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
+  (SELECT coverage FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1) AS on_default,
+  (SELECT coverage FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1) AS any_branch
+  FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
+/** The last n runs on any branch, newest first (a trend graph of a repository without a default-branch run). */
+export const LAST_ANY = `SELECT coverage FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT ?`
+
+/** The latest run, and the last n runs, on one branch. */
+export const LATEST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
+export const LAST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT ?`
+
 /** Reads what a badge or trend graph shows; any missing piece (org, repo, data, access) is "no data". */
 export function createBadgeData(db: Db, verifier: TokenVerifier) {
   const REPO_OF =
     'SELECT r.id, r.org_id, r.default_branch, r.private FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?'
-  // The badge's whole question in one statement (each statement costs a read transaction).
-  const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
-       (SELECT coverage FROM executions WHERE repo_id = r.id AND branch = r.default_branch ORDER BY id DESC LIMIT 1) AS on_default,
-       (SELECT coverage FROM executions WHERE repo_id = r.id ORDER BY id DESC LIMIT 1) AS any_branch
-     FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
-  const LATEST_ON = 'SELECT coverage FROM executions WHERE repo_id = ? AND branch = ? ORDER BY id DESC LIMIT 1'
-  const LAST_ON = 'SELECT coverage FROM executions WHERE repo_id = ? AND branch = ? ORDER BY id DESC LIMIT ?'
-  const LAST_ANY = 'SELECT coverage FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT ?'
 
   /**
    * A private repository is shown only with `?token=` carrying a `badge` or `read` token of its
@@ -51,15 +56,16 @@ export function createBadgeData(db: Db, verifier: TokenVerifier) {
     async coverage(org: string, repo: string, branch: string | undefined, token: string | undefined, refused: Refused): Promise<number | null> {
       const row = await visible(await db.get<BadgeRow>(BADGE_ROW, [org, repo]), token, refused)
       if (!row) return null
-      if (branch !== undefined) return (await db.get<{ coverage: number }>(LATEST_ON, [row.id, branch]))?.coverage ?? null
+      if (branch !== undefined) return (await db.get<{ coverage: number }>(LATEST_ON, [row.id, branch, branch]))?.coverage ?? null
       return row.on_default ?? row.any_branch
     },
     /** The last `n` coverage values, oldest first, by the same branch rule. */
     async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<number[]> {
       const row = await visible(await db.get<RepoRow>(REPO_OF, [org, repo]), token, refused)
       if (!row) return []
-      let rows = await db.all<{ coverage: number }>(LAST_ON, [row.id, branch ?? row.default_branch, n])
-      if (rows.length === 0 && branch === undefined) rows = await db.all<{ coverage: number }>(LAST_ANY, [row.id, n])
+      const on = branch ?? row.default_branch
+      let rows = await db.all<{ coverage: number }>(LAST_ON, [row.id, on, on, n])
+      if (rows.length === 0 && branch === undefined) rows = await db.all<{ coverage: number }>(LAST_ANY, [row.id, row.id, n])
       return rows.map((r) => r.coverage).reverse()
     },
   }

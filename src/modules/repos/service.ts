@@ -9,6 +9,7 @@ import { PLAN_LIMITS, ratePerMinute } from '../plans'
 import type { Actor } from '../../http/actor'
 import { tokensInUse } from '../tokens/service'
 import { get, run } from '../../db/work'
+import { NEWEST_FIRST, NEWEST_ON_BRANCH, ofRepo, onBranch } from '../executions/queries'
 
 interface RepoRow {
   id: number
@@ -18,13 +19,18 @@ interface RepoRow {
   execution_count: number
 }
 
+/** A repository's latest run on one branch. */
+export const LATEST_RUN_ON = `SELECT coverage, created_at FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
+/** A repository's latest run on any branch. */
+export const LATEST_RUN = `SELECT coverage, created_at FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT 1`
+
 export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config) {
   const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'
   const count = async (orgId: string) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]))!.n
   const latest = (repoId: number, branch?: string) =>
     branch === undefined
-      ? db.get<{ coverage: number; created_at: number }>('SELECT coverage, created_at FROM executions WHERE repo_id = ? ORDER BY id DESC LIMIT 1', [repoId])
-      : db.get<{ coverage: number; created_at: number }>('SELECT coverage, created_at FROM executions WHERE repo_id = ? AND branch = ? ORDER BY id DESC LIMIT 1', [repoId, branch])
+      ? db.get<{ coverage: number; created_at: number }>(LATEST_RUN, [repoId, repoId])
+      : db.get<{ coverage: number; created_at: number }>(LATEST_RUN_ON, [repoId, branch, branch])
 
   async function view(row: RepoRow) {
     const [onDefault, last] = await Promise.all([latest(row.id, row.default_branch), latest(row.id)])
