@@ -5,7 +5,8 @@ import { createLogger } from './lib/logger'
 import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
 import { startCheckpointer } from './db/checkpointer'
-import { redactRedisUrl, timed } from './http/rate-limit-redis'
+import { timed } from './lib/timed'
+import { withoutPassword } from './lib/urls'
 
 /** Stops start-up with one line on stderr and exit code 1: never a stack trace for a problem of the setting. */
 function fail(message: string): never {
@@ -24,7 +25,7 @@ try {
     const reached = await timed(redis.connect().then(() => redis.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
     if (reached !== null) {
       await db.close()
-      fail(`cannot reach Redis at ${redactRedisUrl(config.redisUrl!)}: ${reached}`)
+      fail(`cannot reach Redis at ${withoutPassword(config.redisUrl!)}: ${reached}`)
     }
   }
   // Listening to the other instances before serving: nothing they change is missed.
@@ -48,7 +49,7 @@ try {
   const checkpointerTimer = setTimeout(() => {
     if (db.dialect === 'sqlite') stopCheckpointer = startCheckpointer(db as SqliteDb, logger)
   }, 1000)
-  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(redis ? { rate_limits: redactRedisUrl(config.redisUrl!) } : {}) })
+  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(redis ? { rate_limits: withoutPassword(config.redisUrl!) } : {}) })
   let stopping = false
   const shutdown = async () => {
     if (stopping) return

@@ -1,5 +1,6 @@
 import type { Database } from 'bun:sqlite'
 import type { Params, Step } from './work'
+import { withoutPassword } from '../lib/urls'
 
 export type Dialect = 'sqlite' | 'postgres'
 
@@ -77,13 +78,7 @@ export function isPostgresUrl(url: string): boolean {
 
 /** `postgres://user:…@host:port/db` → `postgres://user@host:port/db`: for logs and error lines. */
 export function redactUrl(url: string): string {
-  if (!isPostgresUrl(url)) return url
-  try {
-    const u = new URL(url)
-    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`
-  } catch {
-    return 'postgres://(unparseable URL)'
-  }
+  return isPostgresUrl(url) ? withoutPassword(url) : url
 }
 
 export interface OpenOptions {

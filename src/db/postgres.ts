@@ -5,6 +5,7 @@ import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { ConfigError } from '../config'
 import { DatabaseUnavailableError, InvalidTextError, redactUrl, type Db, type OpenOptions, type Signals } from './client'
 import { driveAsync, type Op, type Params, type Step } from './work'
+import { timed } from '../lib/timed'
 
 export const PG_MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'pg')
 
@@ -176,7 +177,7 @@ export function postgresDb(pool: SQL, label: string): Db {
 
   async function ping(): Promise<boolean> {
     try {
-      await Promise.race([statement(pool, 'SELECT 1', [], false), Bun.sleep(2000).then(() => Promise.reject(new Error('timeout')))])
+      await timed(statement(pool, 'SELECT 1', [], false), 2000)
       return true
     } catch {
       return false

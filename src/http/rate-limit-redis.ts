@@ -3,6 +3,7 @@ import type { Clock } from '../lib/clock'
 import type { Logger } from '../lib/logger'
 import { HttpError } from './errors'
 import { GCRA_WINDOW_MS, allowed, denied, type RateDecision } from './rate-limit'
+import { timed } from '../lib/timed'
 
 /*
  * The `redis` rate-limit store (REDIS_URL): the same GCRA as the memory and database stores, as one Lua
@@ -31,33 +32,12 @@ const COMMAND_TIMEOUT_MS = 1000
 /** Redis unreachable or too slow: not the client's fault; retry shortly (like `database unavailable`). */
 const unavailable = () => new HttpError(503, 'rate limit store unavailable', { 'retry-after': '5' })
 
-/** redis://user:password@host:port/db → redis://user@host:port/db: safe to print. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    return `${u.protocol}//${u.username ? `${decodeURIComponent(u.username)}@` : ''}${u.host}${u.pathname}`
-  } catch {
-    return 'redis://(unparseable URL)'
-  }
-}
-
 /**
  * A client that never queues: while Redis is away every command fails at once (and the request gets 503)
  * and the client reconnects in the background.
  */
 export function redisClient(url: string): RedisClient {
   return new RedisClient(url, { connectionTimeout: 3000, autoReconnect: true, enableOfflineQueue: false, maxRetries: 1_000_000 })
-}
-
-/** `promise`, or a rejection once `ms` passed without it settling. */
-export function timed<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    }),
-  ]).finally(() => clearTimeout(timer))
 }
 
 /** `prefix` keeps this server's keys apart from anything else in the Redis database (and tests apart). */
