@@ -4,11 +4,11 @@
  * with RATE_LIMIT_STORE = memory, database and redis in alternating rounds; then, in this process, the
  * latency of one decision alone (sequential) and the throughput of decisions in flight together.
  */
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
 import { SQL } from 'bun'
-import { DATA_DIR, seed } from './seed'
+import { seed } from './seed'
+import { hotRoutes } from './wrk-routes'
 import { seedPostgres } from './seed-pg'
 import { createRateLimiter, databaseTake } from '../src/http/rate-limit'
 import { redisClient, redisTake } from '../src/http/rate-limit-redis'
@@ -24,15 +24,8 @@ const ROOT = join(import.meta.dir, '..')
 const credentials = await seed()
 await seedPostgres(PG, credentials)
 
-const lua = (name: string, lines: string[]) => {
-  const file = join(DATA_DIR, `stores-${name}.lua`)
-  writeFileSync(file, lines.join('\n'))
-  return file
-}
-const routes = [
-  { name: 'validate', path: '/v1/auth/validate', script: lua('validate', ['wrk.method = "POST"', 'wrk.headers["content-type"] = "application/json"', `wrk.body = '{"token":"${credentials.token}"}'`]) },
-  { name: 'list', path: '/v1/executions?org=bench&repo=r1k&limit=10', script: lua('list', [`wrk.headers["authorization"] = "Bearer ${credentials.token}"`]) },
-]
+// Validate and the list: the routes a rate-limit store's cost shows on (ingest is bound by its commit).
+const routes = hotRoutes(credentials, 'stores').filter((route) => route.name !== 'ingest')
 const stores = ['memory', 'database', 'redis'] as const
 
 async function rps(store: string, route: (typeof routes)[number]): Promise<number> {

@@ -3,10 +3,10 @@
  * PostgreSQL (the seed of bench/seed-pg.ts) for validate, list and ingest. Each instance gets its own wrk
  * (32 connections shared out), run at the same time; the figure is their sum. Loopback only, bounded.
  */
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cpus } from 'node:os'
-import { DATA_DIR, seed } from './seed'
+import { seed } from './seed'
+import { hotRoutes } from './wrk-routes'
 import { seedPostgres } from './seed-pg'
 
 const URL_ = Bun.env.BENCH_DATABASE_URL
@@ -16,20 +16,7 @@ const ROOT = join(import.meta.dir, '..')
 const credentials = await seed()
 await seedPostgres(URL_, credentials)
 
-const lua = (name: string, lines: string[]) => {
-  const file = join(DATA_DIR, `scale-${name}.lua`)
-  writeFileSync(file, lines.join('\n'))
-  return file
-}
-const routes = [
-  { name: 'validate', path: '/v1/auth/validate', script: lua('validate', ['wrk.method = "POST"', 'wrk.headers["content-type"] = "application/json"', `wrk.body = '{"token":"${credentials.token}"}'`]) },
-  { name: 'list', path: '/v1/executions?org=bench&repo=r1k&limit=10', script: lua('list', [`wrk.headers["authorization"] = "Bearer ${credentials.token}"`]) },
-  {
-    name: 'ingest',
-    path: '/v1/executions',
-    script: lua('ingest', ['wrk.method = "POST"', 'wrk.headers["content-type"] = "application/json"', `wrk.headers["authorization"] = "Bearer ${credentials.token}"`, `wrk.body = '{"repo":"ingest","branch":"main","coverage":81.2}'`]),
-  },
-]
+const routes = hotRoutes(credentials, 'scale')
 
 async function up(port: number) {
   for (let i = 0; i < 200; i++) {

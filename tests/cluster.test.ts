@@ -4,8 +4,8 @@ import { loadConfig } from '../src/config'
 import { memoryLogger } from '../src/lib/logger'
 import { SERVICE_TOKEN } from './helpers/app'
 import { freshPostgres, onPostgres, sharedDatabases, urlFor } from './helpers/db'
+import { freePort, ROOT } from './helpers/process'
 import { SQL } from 'bun'
-import { join } from 'node:path'
 import { BILLING_ENV, postStripe, stripeEvent, webhookTarget } from './helpers/webhooks'
 import type { TestApp } from './helpers/app'
 
@@ -193,15 +193,12 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
 })
 
 describe.skipIf(!onPostgres)('several server processes on one PostgreSQL', () => {
-  const ROOT = join(import.meta.dir, '..')
 
   /** The webhook helpers, over HTTP to a running instance. */
   const asHttp = (base: string) => webhookTarget(async (request) => fetch(base + new URL(request.url).pathname, { method: request.method, headers: request.headers, body: await request.text() }))
 
   async function serve(url: string, env: Record<string, string> = {}) {
-    const probe = Bun.serve({ port: 0, fetch: () => new Response() })
-    const port = probe.port!
-    probe.stop(true)
+    const port = await freePort()
     const proc = Bun.spawn(['bun', 'src/index.ts'], {
       cwd: ROOT,
       env: { ...process.env, ...BILLING_ENV, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', SERVICE_TOKEN, LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000', DATABASE_POOL_SIZE: '4', ...env },

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { createBatchedWriter } from '../src/db/batched-writer'
+import { createBatchedWriter, type Batch } from '../src/db/batched-writer'
+import type { Step } from '../src/db/work'
 import type { Db } from '../src/db/client'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -54,49 +55,47 @@ describe('concurrency', () => {
     expect(await rows(t, 'SELECT sum(executions) AS n FROM daily_rollups')).toBe(await rows(t, 'SELECT count(*) AS n FROM executions'))
   })
 
-  test('a batch item that throws after pushing its effects contributes none; the others settle once, in one transaction', async () => {
+  /** Items 1, 2 and 3 in one batch through a writer made of `apply` and `settle`: each answer, and what was settled. */
+  async function batchOfThree(apply: (n: number, batch: Batch<number>) => Step<number>, settle: (effects: number[]) => void) {
     const db = testDatabase()
     const settled: number[][] = []
-    const writer = createBatchedWriter<number, number, number>(
-      db,
+    const writer = createBatchedWriter<number, number, number>(db, apply, String, function* (effects) {
+      settle(effects)
+      settled.push([...effects].sort())
+    })
+    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
+    await db.close()
+    return { answers: results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)), settled }
+  }
+
+  test('a batch item that throws after pushing its effects contributes none; the others settle once, in one transaction', async () => {
+    const { answers, settled } = await batchOfThree(
       function* (n, batch) {
         batch.effects.push(n)
         if (n === 2) throw new Error('refused')
         return n * 10
       },
-      String,
-      function* (effects) {
-        settled.push([...effects].sort())
-      },
+      () => {},
     )
-    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'refused', 30])
+    expect(answers).toEqual([10, 'refused', 30])
     expect(settled).toEqual([[1, 3]])
-    await db.close()
   })
 
   test("a write left to the end of the batch that fails is retried item by item, where it fails for its own item alone", async () => {
-    const db = testDatabase()
-    const settled: number[][] = []
-    const writer = createBatchedWriter<number, number, number>(
-      db,
+    const { answers, settled } = await batchOfThree(
       function* (n, batch) {
         // On the item-by-item pass each item writes its own rows, and item 2's write is the one that fails.
         if (!batch.deferring && n === 2) throw new Error('bad row')
         batch.effects.push(n)
         return n * 10
       },
-      String,
-      function* (effects) {
+      (effects) => {
         // The multi-row write of the straight pass fails for everyone when item 2 is in it.
         if (effects.includes(2)) throw new Error('bad row somewhere in the batch')
-        settled.push([...effects].sort())
       },
     )
-    const results = await Promise.allSettled([1, 2, 3].map((n) => writer.submit(n)))
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 'bad row', 30])
+    expect(answers).toEqual([10, 'bad row', 30])
     expect(settled).toEqual([[1, 3]])
-    await db.close()
   })
 
   test('parallel token creation cannot exceed the plan cap', async () => {

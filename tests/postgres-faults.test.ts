@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL } from 'bun'
 import { onPostgres, TEST_DATABASE_URL } from './helpers/db'
+import { freePort, ROOT, runToExit } from './helpers/process'
 
 /*
  * PostgreSQL going away under a running server, and a server started against a PostgreSQL it cannot use.
  * These run in the PostgreSQL pass of the suite (TEST_DATABASE_URL set); the restart test starts a cluster
  * of its own with scripts/pg.sh, so stopping it disturbs no other test.
  */
-const ROOT = join(import.meta.dir, '..')
 const PG = join(ROOT, 'scripts', 'pg.sh')
 const PASSWORD = 's3cret-do-not-print'
 
@@ -18,13 +18,6 @@ async function sh(...args: string[]) {
   const proc = Bun.spawn(args, { stdout: 'pipe', stderr: 'pipe' })
   const [code, err] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
   if (code !== 0) throw new Error(`${args.join(' ')}: ${err}`)
-}
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = server.port!
-  server.stop(true)
-  return port
 }
 
 /** Starts the real server (`bun src/index.ts`) and resolves once it listens. */
@@ -46,11 +39,7 @@ async function startServer(env: Record<string, string>) {
 }
 
 describe.skipIf(!onPostgres)('PostgreSQL at start-up', () => {
-  async function refused(url: string) {
-    const proc = Bun.spawn(['bun', 'src/index.ts'], { cwd: ROOT, env: { ...process.env, DATABASE_URL: url, PORT: '0' }, stdout: 'pipe', stderr: 'pipe' })
-    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
-    return { code, out, err }
-  }
+  const refused = (url: string) => runToExit({ DATABASE_URL: url })
 
   test('an unreachable server: one line on stderr, exit 1, never the password', async () => {
     const { code, out, err } = await refused(`postgres://nolapse:${PASSWORD}@127.0.0.1:${await freePort()}/nolapse`)

@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test'
-import { join } from 'node:path'
 import { loadConfig } from '../src/config'
 import { createApp } from '../src/app'
 import { memoryLogger } from '../src/lib/logger'
 import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
 import { sharedDatabases } from './helpers/db'
+import { freePort, runToExit } from './helpers/process'
 import { connectedRedis, onRedis, redisPrefix, TEST_REDIS_URL } from './helpers/redis'
 
 /*
@@ -13,16 +13,8 @@ import { connectedRedis, onRedis, redisPrefix, TEST_REDIS_URL } from './helpers/
  * The shared-limit tests run where TEST_REDIS_URL names a server (`.ci/run` starts one); the fault test
  * starts a redis-server of its own, so stopping it disturbs nothing else.
  */
-const ROOT = join(import.meta.dir, '..')
 const PASSWORD = 'r3dis-secret-do-not-print'
 const redisServer = Bun.which('redis-server')
-
-async function freePort(): Promise<number> {
-  const server = Bun.serve({ port: 0, fetch: () => new Response() })
-  const port = server.port!
-  server.stop(true)
-  return port
-}
 
 /** A test app whose rate limits live in Redis under a prefix of its own (`prefix` shared = one deployment). */
 async function appOnRedis(url: string, prefix: string, env: Record<string, string> = {}) {
@@ -121,13 +113,7 @@ describe.skipIf(!redisServer)('Redis going away under a running server', () => {
 
 describe('Redis at start-up and in the configuration', () => {
   test('an unreachable Redis stops start-up: one line on stderr, exit 1, never the password', async () => {
-    const proc = Bun.spawn(['bun', 'src/index.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: ':memory:', PORT: '0', REDIS_URL: `redis://default:${PASSWORD}@127.0.0.1:${await freePort()}/0` },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    })
-    const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()])
+    const { code, out, err } = await runToExit({ DATABASE_URL: ':memory:', REDIS_URL: `redis://default:${PASSWORD}@127.0.0.1:${await freePort()}/0` })
     expect(code).toBe(1)
     expect(out).toBe('')
     expect(err.trim().split('\n')).toHaveLength(1)

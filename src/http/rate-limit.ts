@@ -16,8 +16,8 @@ import { tooManyRequests } from './errors'
  * is set), one Lua script per request (rate-limit-redis.ts). With either shared store every instance
  * enforces one limit: a client spread over N instances gets its limit, not N × it.
  */
-const WINDOW_MS = 60_000
-export const GCRA_WINDOW_MS = WINDOW_MS
+/** The window a per-minute limit is spread over (every store uses it). */
+export const GCRA_WINDOW_MS = 60_000
 const MAX_KEYS = 100_000
 
 export interface RateDecision {
@@ -42,7 +42,7 @@ export function allowed(limit: number, now: number, next: number, interval: numb
     allowed: true,
     headers: {
       'ratelimit-limit': String(limit),
-      'ratelimit-remaining': String(Math.max(0, Math.floor((now + WINDOW_MS - next) / interval + 1e-9))),
+      'ratelimit-remaining': String(Math.max(0, Math.floor((now + GCRA_WINDOW_MS - next) / interval + 1e-9))),
       'ratelimit-reset': String(Math.ceil((next - now) / 1000)),
     },
   }
@@ -64,11 +64,11 @@ export type SharedTake = (key: string, limit: number) => Promise<RateDecision>
 export function databaseTake(db: Db, clock: Clock) {
   return async (key: string, limit: number): Promise<RateDecision> => {
     const now = clock.now()
-    const interval = WINDOW_MS / limit
-    const row = await db.get<{ tat: number }>(TAKE, [key, now + interval, now, now, interval, now, now, interval, WINDOW_MS, now])
+    const interval = GCRA_WINDOW_MS / limit
+    const row = await db.get<{ tat: number }>(TAKE, [key, now + interval, now, now, interval, now, now, interval, GCRA_WINDOW_MS, now])
     if (row) return allowed(limit, now, row.tat, interval)
     const tat = Math.max((await db.get<{ tat: number }>('SELECT tat FROM rate_limits WHERE key = ?', [key]))?.tat ?? now, now)
-    return denied(limit, now, tat, tat + interval - WINDOW_MS)
+    return denied(limit, now, tat, tat + interval - GCRA_WINDOW_MS)
   }
 }
 
@@ -85,10 +85,10 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
   /** The `memory` store: takes one request from `key`'s allowance of `limit` per minute; never throws. */
   function takeHere(key: string, limit: number): RateDecision {
     const now = clock.now()
-    const interval = WINDOW_MS / limit
+    const interval = GCRA_WINDOW_MS / limit
     const tat = Math.max(tats.get(key) ?? now, now)
     const next = tat + interval
-    const allowAt = next - WINDOW_MS
+    const allowAt = next - GCRA_WINDOW_MS
     if (now < allowAt) return denied(limit, now, tat, allowAt)
     if (!tats.has(key) && tats.size >= MAX_KEYS) prune(now)
     tats.set(key, next)

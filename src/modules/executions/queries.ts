@@ -1,4 +1,5 @@
 import { all, get, run, type Step } from '../../db/work'
+import type { Outcome } from '../../db/schema'
 import type { ExecutionRow } from './format'
 
 export interface RepoRow {
@@ -14,7 +15,7 @@ export type ExecutionInsert = {
   repo_id: number
   org_id: string
   branch: string
-  outcome: string
+  outcome: Outcome
   delta: number
   coverage: number
   baseline: number | null

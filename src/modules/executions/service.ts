@@ -70,7 +70,7 @@ interface NewRun {
 }
 
 const rowOf = (insert: ExecutionInsert, repo: string): ExecutionRow => ({
-  id: insert.id, repo, branch: insert.branch, outcome: insert.outcome as Outcome, delta: insert.delta, coverage: insert.coverage,
+  id: insert.id, repo, branch: insert.branch, outcome: insert.outcome, delta: insert.delta, coverage: insert.coverage,
   baseline: insert.baseline, commit: insert.commit, created_at: insert.created_at,
 })
 
@@ -176,7 +176,7 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     const perRepo = new Map<number, number>()
     for (const { row } of runs) perRepo.set(row.repo_id, (perRepo.get(row.repo_id) ?? 0) + 1)
     for (const repoId of [...perRepo.keys()].sort((a, b) => a - b)) yield* q.addToCounter(repoId, perRepo.get(repoId)!)
-    if (deps.onInsert) yield* deps.onInsert(runs.map(({ row }) => ({ ...row, outcome: row.outcome as Outcome })))
+    if (deps.onInsert) yield* deps.onInsert(runs.map(({ row }) => row))
   }
 
   // Batches are written in repository order (see db/batched-writer.ts).

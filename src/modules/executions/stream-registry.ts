@@ -98,7 +98,7 @@ export function createStreamRegistry(shared?: SharedLeases) {
           shared.db.run('UPDATE stream_leases SET expires_at = ? WHERE instance = ?', [shared.clock.now() + leaseMs, instance]).catch(warn('stream leases not renewed'))
       }, Math.max(10, Math.floor(leaseMs / 3)))
     : undefined
-  ;(renewal as { unref?: () => void } | undefined)?.unref?.()
+  renewal?.unref()
 
   return {
     /**
