@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps) {
       ticket: (raw) => tickets.resolve(raw),
       org: (id) => orgs.byId(id),
       tokenValid: (id) => verifier.isValid(id),
+      tokenBucket: (id) => verifier.bucketOf(id),
       sessionValid: (id) => sessions.isValid(id),
       audit: (event) => auditNow(db, logger, clock.now(), event),
     },

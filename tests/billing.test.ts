@@ -46,6 +46,18 @@ describe('POST /webhooks/stripe: verification', () => {
     expect((await eventCount(t))).toBe(1)
   })
 
+  test('a signature dated more than 300 s in the future is refused; 290 s ahead is accepted', async () => {
+    const t = makeTestApp(BILLING_ENV)
+    const { orgId } = await signIn(t)
+    const now = Math.floor(Date.now() / 1000)
+    const ahead = await postStripe(t, stripeEvent('customer.subscription.created', subscription(orgId, 'active')), { timestamp: now + 400 })
+    expect([ahead.status, ahead.json]).toEqual([401, { error: 'invalid signature' }])
+    expect(await eventCount(t)).toBe(0)
+    const near = await postStripe(t, stripeEvent('customer.subscription.created', subscription(orgId, 'active')), { timestamp: now + 290 })
+    expect([near.status, near.json]).toEqual([200, { received: true }])
+    expect(await eventCount(t)).toBe(1)
+  })
+
   test('the signature covers the raw bytes: a re-formatted body is refused', async () => {
     const t = makeTestApp(BILLING_ENV)
     const event = stripeEvent('invoice.paid', {})

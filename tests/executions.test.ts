@@ -3,6 +3,8 @@ import { formatDelta, outcomeFor } from '../src/modules/executions/format'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
+import { onPostgres } from './helpers/db'
+import type { SqliteDb } from '../src/db/client'
 
 const DAY = 86_400_000
 const counterMatches = async (t: TestApp) =>
@@ -146,6 +148,45 @@ describe('POST /v1/executions', () => {
     expect(history.json.total).toBe(1)
     await setPlan(t, orgId, 'team')
     expect((await submit(t, token, { repo: 'repo-12' })).status).toBe(201)
+  })
+})
+
+describe('POST /v1/executions on a full database', () => {
+  /** Makes every new write of a run fail the way a full disk does on this backend (SQLITE_FULL, SQLSTATE 53100), and undoes it. */
+  async function fillUp(t: TestApp): Promise<() => Promise<void>> {
+    if (onPostgres) {
+      await t.db.run(`CREATE FUNCTION disk_full() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$ LANGUAGE plpgsql`)
+      await t.db.run('CREATE TRIGGER disk_full BEFORE INSERT ON executions FOR EACH ROW EXECUTE FUNCTION disk_full()')
+      return async () => void (await t.db.run('DROP TRIGGER disk_full ON executions'))
+    }
+    const sqlite = (t.db as SqliteDb).sqlite
+    const pages = (sqlite.query('PRAGMA page_count').get() as { page_count: number }).page_count
+    sqlite.exec(`PRAGMA max_page_count = ${pages}`)
+    return async () => void sqlite.exec('PRAGMA max_page_count = 1073741823')
+  }
+
+  test('a full disk answers 503 with Retry-After; what was acknowledged stays, nothing is half-written, a retry succeeds', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    expect((await submit(t, token, { coverage: 81 })).status).toBe(201)
+    const free = await fillUp(t)
+    let refused: Awaited<ReturnType<typeof submit>> | undefined
+    let acknowledged = 1
+    for (let i = 0; i < 500 && !refused; i++) {
+      const res = await submit(t, token, { coverage: 70, commit: 'a'.repeat(40) }, { 'idempotency-key': `full-${i}` })
+      if (res.status === 201) acknowledged++
+      else refused = res
+    }
+    expect([refused?.status, refused?.json, refused?.headers.get('retry-after')]).toEqual([503, { error: 'database storage full: try again later' }, '30'])
+    expect(t.logger.lines.some((l) => l.includes('database storage full'))).toBe(true)
+    const count = async () => (await t.db.get<{ n: number }>('SELECT count(*) AS n FROM executions'))!.n
+    expect(await count()).toBe(acknowledged)
+    expect(await counterMatches(t)).toBe(true)
+    await free()
+    const retried = await submit(t, token, { coverage: 70, commit: 'a'.repeat(40) }, { 'idempotency-key': `full-${acknowledged - 1}` })
+    expect(retried.status).toBe(201)
+    expect(await count()).toBe(acknowledged + 1)
+    expect(await counterMatches(t)).toBe(true)
   })
 })
 

@@ -170,6 +170,18 @@ describe('API tokens', () => {
     }
   })
 
+  test('badge combined with any other scope answers 400 naming the rule and creates nothing', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t, 'acme', { plan: 'team' })
+    for (const scopes of [['execute', 'badge'], ['badge', 'read'], ['read', 'execute', 'badge']]) {
+      const res = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'x', scopes } })
+      expect([res.status, res.json]).toEqual([400, { error: 'invalid body: the badge scope cannot be combined with another scope (a badge URL must never carry a CI credential)' }])
+    }
+    expect((await t.request('GET', '/v1/tokens', { token: session })).json.tokens).toEqual([])
+    const alone = await t.request('POST', '/v1/tokens', { token: session, body: { name: 'readme', scopes: ['badge', 'badge'] } })
+    expect([alone.status, alone.json.scopes]).toEqual([201, ['badge']])
+  })
+
   test('the free plan cap answers 402 with the exact message', async () => {
     const t = makeTestApp()
     const { session } = await signIn(t)

@@ -106,4 +106,18 @@ describe('GET /v1/executions/stream?ticket=', () => {
     expect((await first.read('never')).ended).toBe(true)
     expect((await follow(t, ticket)).res.status).toBe(401)
   })
+
+  test("a ticket minted by a token in its rotation grace spends the successor's allowance, not a fresh one", async () => {
+    const t = makeTestApp()
+    const { session, token, tokenId } = await orgWithToken(t, 'acme', { plan: 'free' })
+    const rotated = await t.request('POST', `/v1/tokens/${tokenId}/rotate`, { token: session })
+    expect(rotated.status).toBe(200)
+    const { ticket } = (await ticketFor(t, token)).json
+    // The successor spends the rest of the shared allowance (60 a minute on the free plan; the ticket took one).
+    let spent = 0
+    while ((await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token: rotated.json.secret })).status === 200) spent++
+    expect(spent).toBe(59)
+    const stream = await follow(t, ticket)
+    expect([stream.res.status, await stream.res.json()]).toEqual([429, { error: 'rate limit exceeded' }])
+  })
 })

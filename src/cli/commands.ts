@@ -67,6 +67,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
       if (!options.name) throw new UsageError('--name <name> is required')
       const scopes = (options.scopes ?? 'execute').split(',').map((s) => s.trim())
       if (scopes.some((s) => s !== 'execute' && s !== 'read' && s !== 'badge')) throw new UsageError('--scopes takes execute, read and/or badge')
+      if (scopes.includes('badge') && new Set(scopes).size > 1) throw new UsageError('--scopes: badge cannot be combined with another scope')
       const agentType = options.agentType ?? ''
       if (!/^[a-z0-9_]{0,32}$/.test(agentType)) throw new UsageError('--agent-type must match ^[a-z0-9_]{0,32}$')
       try {

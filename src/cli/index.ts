@@ -17,7 +17,7 @@ Commands:
                                   create an organisation (or change the plan of an existing one)
   session create --org <slug> [--user <id>]
                                   create a dashboard session; prints the session token (nls_…)
-  token create --org <slug> --name <name> [--scopes execute,read,badge] [--agent-type <type>]
+  token create --org <slug> --name <name> [--scopes execute,read | badge] [--agent-type <type>]
                                   create an API token; prints its secret once (nlp_…)
   migrate                         apply database migrations (bun start does this too)
   purge                           run the retention sweep now

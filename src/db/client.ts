@@ -72,6 +72,15 @@ export class InvalidTextError extends Error {
   }
 }
 
+/**
+ * The database has no room for a write (SQLite `SQLITE_FULL`: a full disk or `max_page_count`; PostgreSQL
+ * 53100 disk_full): the write was rolled back whole, nothing acknowledged is lost, and a retry later works.
+ */
+export function isStorageFull(error: unknown): boolean {
+  const e = error as { code?: unknown; errno?: unknown }
+  return e?.code === 'SQLITE_FULL' || e?.errno === '53100'
+}
+
 export function isPostgresUrl(url: string): boolean {
   return url.startsWith('postgres://') || url.startsWith('postgresql://')
 }

@@ -24,6 +24,8 @@ export interface CredentialResolver {
   ticket(raw: string): MaybePromise<{ orgId: string; repo: string; parent: string } | null>
   org(id: string): MaybePromise<OrgSummary | null>
   tokenValid(id: string): MaybePromise<boolean>
+  /** The rate-limit bucket of an accepted token (its successor's during a rotation grace), null when it is no longer accepted. */
+  tokenBucket(id: string): MaybePromise<string | null>
   sessionValid(id: string): MaybePromise<boolean>
   /** Records one refusal (row and `[audit]` line); must not reject, since a refusal cannot depend on it. */
   audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
@@ -128,8 +130,11 @@ export function createAuthenticator(deps: AuthDeps) {
     const org = await credentials.org(ticket.orgId)
     if (!org) return null
     const id = ticket.parent.slice(2)
-    if (ticket.parent === tokenCredential(id))
-      return (await credentials.tokenValid(id)) ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket: id, boundRepo: ticket.repo } : null
+    if (ticket.parent === tokenCredential(id)) {
+      // A ticket minted in a rotation grace spends the successor's allowance, like its parent does.
+      const bucket = await credentials.tokenBucket(id)
+      return bucket !== null ? { kind: 'token', org, tokenId: id, scopes: ['read'], agentType: '', bucket, boundRepo: ticket.repo } : null
+    }
     return (await credentials.sessionValid(id)) ? { kind: 'session', org, sessionId: id, userId: '', boundRepo: ticket.repo } : null
   }
 

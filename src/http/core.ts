@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger'
 import type { Config } from '../config'
 import { corsPolicy } from './cors'
 import { MAX_BODY_BYTES } from './body'
-import { DatabaseUnavailableError, InvalidTextError } from '../db/client'
+import { DatabaseUnavailableError, InvalidTextError, isStorageFull } from '../db/client'
 import { HttpError, payloadTooLarge } from './errors'
 import { validationMessage } from './validation-message'
 
@@ -81,6 +81,12 @@ export function corePlugin(deps: CoreDeps) {
         message = 'database unavailable'
         set.headers['retry-after'] = '5'
         logger.warn('database unavailable', { path, reason: error.reason })
+      } else if (isStorageFull(error)) {
+        // Rolled back whole, so nothing is half-written: the client retries later; the operator must free space.
+        status = 503
+        message = 'database storage full: try again later'
+        set.headers['retry-after'] = '30'
+        logger.error('database storage full: writes are refused until space is freed', { path })
       } else if (code === 'VALIDATION' && (error as ValidationError).type !== 'response') {
         const e = error as ValidationError
         status = 400

@@ -15,12 +15,24 @@ const defaultLoader: PackageLoader = {
 const HEX_SHA256 = /^[0-9a-f]{64}$/
 
 /**
+ * The `t=` of a Stripe-Signature header in seconds, or null. The package bounds only a signature's age;
+ * one dated ahead of now is refused here (a clock far ahead, or a header minted to outlive the window).
+ */
+function stripeTimestamp(header: string): number | null {
+  for (const part of header.split(',')) {
+    const [key, value] = part.split('=', 2)
+    if (key?.trim() === 't' && value !== undefined && /^\d{1,12}$/.test(value.trim())) return Number(value.trim())
+  }
+  return null
+}
+
+/**
  * Signature checks with the official `stripe` and `razorpay` packages, loaded on the first webhook that
  * needs each (together ~40 MB and ~100 ms of the event loop that most self-hosters never use). A failed
  * load is forgotten, so the next webhook tries again: a load failure throws (500, and the provider retries
  * later) and is never mistaken for a bad signature.
  */
-export function createWebhookVerifiers(loader: PackageLoader = defaultLoader) {
+export function createWebhookVerifiers(loader: PackageLoader = defaultLoader, now: () => number = Date.now) {
   let stripe: Promise<Stripe> | undefined
   let razorpay: ReturnType<PackageLoader['razorpay']> | undefined
 
@@ -42,6 +54,9 @@ export function createWebhookVerifiers(loader: PackageLoader = defaultLoader) {
   return {
     /** The verified event, or null when the signature (or its timestamp) is wrong. Throws only if the package cannot load. */
     async stripe(raw: Buffer, header: string, secret: string): Promise<Stripe.Event | null> {
+      // Real time, as the package's own age check uses: the window is 300 s either side of now.
+      const signedAt = stripeTimestamp(header)
+      if (signedAt !== null && signedAt - now() / 1000 > STRIPE_TOLERANCE_SECONDS) return null
       const client = await loadStripe()
       try {
         // The worker build of the package under Bun needs the async variant.

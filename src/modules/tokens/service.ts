@@ -5,7 +5,7 @@ import { sha256Hex } from '../../lib/hash'
 import { randomHex } from '../../lib/ids'
 import type { Logger } from '../../lib/logger'
 import type { Actor } from '../../http/actor'
-import { conflict, notFound, paymentRequired } from '../../http/errors'
+import { badRequest, conflict, notFound, paymentRequired } from '../../http/errors'
 import { recordAudit } from '../audit/service'
 import { PLAN_LIMITS } from '../plans'
 import { effectiveStatus, TOKEN_SELECT, tokenRow, tokenView, type TokenRow } from './status'
@@ -54,6 +54,9 @@ export async function getToken(deps: TokenDeps, orgId: string, id: string) {
   return tokenView(await deps.db.read(findOwned(orgId, id)), deps.clock.now())
 }
 
+/** A badge URL sits in a public README: the credential it carries must open nothing but badges. */
+export const BADGE_ALONE = 'invalid body: the badge scope cannot be combined with another scope (a badge URL must never carry a CI credential)'
+
 const INSERT_TOKEN = 'INSERT INTO api_tokens (id, org_id, name, secret_hash, scopes, agent_type, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'
 
 /**
@@ -64,6 +67,7 @@ const INSERT_TOKEN = 'INSERT INTO api_tokens (id, org_id, name, secret_hash, sco
 export async function createToken(deps: TokenDeps, who: Actor, input: { name: string; scopes: string[]; agentType: string }) {
   const now = deps.clock.now()
   const scopes = [...new Set(input.scopes)]
+  if (scopes.includes('badge') && scopes.length > 1) throw badRequest(BADGE_ALONE)
   const { id, secret } = newToken()
   const line = await deps.db.tx(
     (function* () {

@@ -49,6 +49,8 @@ export interface TokenVerifier {
   verify(raw: string): MaybePromise<VerifiedToken | null>
   /** Whether the token with this id is still accepted (for open event streams, which re-check it). */
   isValid(tokenId: string): MaybePromise<boolean>
+  /** The rate-limit bucket of the token with this id while it is accepted (its successor's in a grace period), else null. */
+  bucketOf(tokenId: string): MaybePromise<string | null>
   invalidate(tokenId: string): void
   stats: { hits: number; misses: number }
 }
@@ -73,8 +75,11 @@ type Row = {
 const COLUMNS = 'id, org_id, scopes, agent_type, status, grace_ends_at, replaced_by, last_used_at'
 
 const BY_HASH = `SELECT ${COLUMNS} FROM api_tokens WHERE secret_hash = ?`
-const BY_ID = 'SELECT status, grace_ends_at FROM api_tokens WHERE id = ?'
+const BY_ID = 'SELECT status, grace_ends_at, replaced_by FROM api_tokens WHERE id = ?'
 const TOUCH = 'UPDATE api_tokens SET last_used_at = ? WHERE id = ?'
+
+const bucketFor = (token: { status: CachedToken['status']; replacedBy: string | null; tokenId: string }) =>
+  token.status === 'rotating' && token.replacedBy ? token.replacedBy : token.tokenId
 
 export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObserver, logger?: Pick<Logger, 'warn'>): TokenVerifier {
   const cache = new Map<string, CachedToken>()
@@ -120,7 +125,7 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
         logger?.warn('last_used_at not written', { error: (error as Error).message })
       })
     }
-    const bucket = entry.status === 'rotating' && entry.replacedBy ? entry.replacedBy : entry.tokenId
+    const bucket = bucketFor(entry)
     return { tokenId: entry.tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType, bucket }
   }
 
@@ -137,6 +142,17 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     return load(hash, now).then((loaded) => accept(loaded, now))
   }
 
+  function bucketOf(tokenId: string): MaybePromise<string | null> {
+    const now = clock.now()
+    const hash = hashOf.get(tokenId)
+    const entry = hash === undefined ? undefined : cache.get(hash)
+    if (entry && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) === 'revoked' ? null : bucketFor(entry)
+    return db.get<Pick<Row, 'status' | 'grace_ends_at' | 'replaced_by'>>(BY_ID, [tokenId]).then((row) => {
+      if (row === null || effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, clock.now()) === 'revoked') return null
+      return bucketFor({ status: row.status, replacedBy: row.replaced_by, tokenId })
+    })
+  }
+
   const observed = (result: VerifiedToken | null) => {
     observe?.validation(result !== null)
     return result
@@ -149,14 +165,10 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
       return result instanceof Promise ? result.then(observed) : observed(result)
     },
     isValid(tokenId) {
-      const now = clock.now()
-      const hash = hashOf.get(tokenId)
-      const entry = hash === undefined ? undefined : cache.get(hash)
-      if (entry && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) !== 'revoked'
-      return db
-        .get<Pick<Row, 'status' | 'grace_ends_at'>>(BY_ID, [tokenId])
-        .then((row) => row !== null && effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, clock.now()) !== 'revoked')
+      const bucket = bucketOf(tokenId)
+      return bucket instanceof Promise ? bucket.then((b) => b !== null) : bucket !== null
     },
+    bucketOf,
     invalidate(tokenId) {
       const hash = hashOf.get(tokenId)
       if (hash !== undefined) forget(hash)
