@@ -44,14 +44,14 @@ describe('Razorpay replays', () => {
 })
 
 describe('billing links decide the organisation', () => {
-  test("metadata naming another organisation than the customer's linked one is recorded, audited and applied to nobody", async () => {
+  test("metadata naming another organisation than the subscription's linked one is recorded, audited and applied to nobody", async () => {
     const t = makeTestApp(BILLING_ENV)
     const a = await signIn(t, 'org-a')
     const b = await signIn(t, 'org-b')
     await postStripe(t, stripeEvent('checkout.session.completed', { client_reference_id: a.orgId, customer: 'cus_a', subscription: 'sub_a' }))
     expect((await org(t, a.orgId))).toMatchObject({ stripe_customer_id: 'cus_a', stripe_subscription_id: 'sub_a' })
     const forged = stripeEvent('customer.subscription.updated', {
-      id: 'sub_other', customer: 'cus_a', status: 'active', metadata: { org_id: b.orgId }, items: { data: [{ price: { id: 'price_enterprise' } }] },
+      id: 'sub_a', customer: 'cus_a', status: 'active', metadata: { org_id: b.orgId }, items: { data: [{ price: { id: 'price_enterprise' } }] },
     })
     expect((await postStripe(t, forged)).status).toBe(200)
     expect((await org(t, b.orgId)).plan).toBe('free')
@@ -64,6 +64,43 @@ describe('billing links decide the organisation', () => {
     // The linked organisation's own events still apply.
     await postStripe(t, stripeEvent('customer.subscription.updated', { id: 'sub_a', customer: 'cus_a', status: 'active', items: { data: [{ price: { id: 'price_team' } }] } }))
     expect((await org(t, a.orgId)).plan).toBe('team')
+  })
+
+  test("one customer, two organisations: each subscription's events move only its own organisation", async () => {
+    const t = makeTestApp(BILLING_ENV)
+    const c1 = await signIn(t, 'company-one')
+    const c2 = await signIn(t, 'company-two')
+    const checkout = (orgId: string, sub: string) => stripeEvent('checkout.session.completed', { client_reference_id: orgId, customer: 'cus_company', subscription: sub, metadata: { org_id: orgId } })
+    const active = (orgId: string, sub: string, price: string) =>
+      stripeEvent('customer.subscription.created', { id: sub, customer: 'cus_company', status: 'active', metadata: { org_id: orgId }, items: { data: [{ price: { id: price } }] } })
+    for (const event of [checkout(c1.orgId, 'sub_1'), active(c1.orgId, 'sub_1', 'price_enterprise'), checkout(c2.orgId, 'sub_2'), active(c2.orgId, 'sub_2', 'price_team')])
+      expect((await postStripe(t, event)).json).toEqual({ received: true })
+    const state = async () => [await org(t, c1.orgId), await org(t, c2.orgId)].map((o) => [o.plan, o.billing_status, o.stripe_subscription_id])
+    expect(await state()).toEqual([['enterprise', 'active', 'sub_1'], ['team', 'active', 'sub_2']])
+    // C2's failure and cancellation name sub_2 and carry no metadata: they reach C2 only.
+    await postStripe(t, stripeEvent('invoice.payment_failed', { customer: 'cus_company', subscription: 'sub_2' }))
+    expect(await state()).toEqual([['enterprise', 'active', 'sub_1'], ['team', 'past_due', 'sub_2']])
+    await postStripe(t, stripeEvent('customer.subscription.deleted', { id: 'sub_2', customer: 'cus_company', status: 'canceled' }))
+    expect(await state()).toEqual([['enterprise', 'active', 'sub_1'], ['free', 'past_due', 'sub_2']])
+    // A subscription linked to neither, without metadata, moves nobody (never "the customer's" organisation).
+    const stray = stripeEvent('customer.subscription.deleted', { id: 'sub_9', customer: 'cus_company', status: 'canceled' })
+    await postStripe(t, stray)
+    expect(await state()).toEqual([['enterprise', 'active', 'sub_1'], ['free', 'past_due', 'sub_2']])
+    expect((await t.db.get<any>('SELECT result FROM webhook_events WHERE event_id = ?', [stray.id]))).toEqual({ result: 'unknown_org' })
+  })
+
+  test('a subscription an organisation replaced cannot end or fail its plan; the new one can', async () => {
+    const t = makeTestApp(BILLING_ENV)
+    const a = await signIn(t, 'org-a')
+    await postStripe(t, stripeEvent('checkout.session.completed', { client_reference_id: a.orgId, customer: 'cus_a', subscription: 'sub_old' }))
+    await postStripe(t, stripeEvent('customer.subscription.updated', { id: 'sub_new', customer: 'cus_a', status: 'active', metadata: { org_id: a.orgId }, items: { data: [{ price: { id: 'price_team' } }] } }))
+    expect(await org(t, a.orgId)).toMatchObject({ plan: 'team', stripe_subscription_id: 'sub_new' })
+    const ended = stripeEvent('customer.subscription.deleted', { id: 'sub_old', customer: 'cus_a', status: 'canceled', metadata: { org_id: a.orgId } })
+    await postStripe(t, ended)
+    expect(await org(t, a.orgId)).toMatchObject({ plan: 'team', billing_status: 'active' })
+    expect((await t.db.get<any>('SELECT result FROM webhook_events WHERE event_id = ?', [ended.id]))).toEqual({ result: 'superseded' })
+    await postStripe(t, stripeEvent('customer.subscription.deleted', { id: 'sub_new', customer: 'cus_a', status: 'canceled', metadata: { org_id: a.orgId } }))
+    expect((await org(t, a.orgId)).plan).toBe('free')
   })
 
   test('a customer linked to two organisations: the subscription decides; without one nothing changes', async () => {
@@ -83,7 +120,7 @@ describe('billing links decide the organisation', () => {
     expect([(await org(t, a.orgId)).billing_status, (await org(t, b.orgId)).billing_status]).toEqual(['active', 'past_due'])
     await postStripe(t, stripeEvent('customer.subscription.deleted', { id: 'sub_b', customer: 'cus_shared' }))
     expect([(await org(t, a.orgId)).plan, (await org(t, b.orgId)).plan]).toEqual(['team', 'free'])
-    expect(((await events(t)) as { result: string }[]).map((e) => e.result)).toEqual(['ambiguous', 'ambiguous', 'applied', 'applied'])
+    expect(((await events(t)) as { result: string }[]).map((e) => e.result)).toEqual(['ambiguous', 'unknown_org', 'applied', 'applied'])
   })
 
   test('a Razorpay subscription linked to one organisation cannot be moved by notes naming another', async () => {

@@ -29,9 +29,10 @@ export interface BillingEvent {
 /**
  * `conflict`: the event's metadata names another organisation than the one its subscription or customer
  * is linked to; `ambiguous`: its customer is linked to several organisations and no subscription decides.
- * Both are recorded and change nothing.
+ * `superseded`: it ends or fails a subscription its organisation has replaced with another. All three are
+ * recorded and change nothing.
  */
-export type BillingResult = 'applied' | 'ignored' | 'stale' | 'unknown_org' | 'conflict' | 'ambiguous'
+export type BillingResult = 'applied' | 'ignored' | 'stale' | 'unknown_org' | 'conflict' | 'ambiguous' | 'superseded'
 
 export interface BillingDeps {
   db: Db
@@ -51,7 +52,8 @@ interface OrgRow {
   subscription: string | null
 }
 
-type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous'; linked?: OrgRow; named?: OrgRow }
+/** `adopt`: the event's subscription (and customer) become the organisation's links. */
+type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous' | 'superseded'; linked?: OrgRow; named?: OrgRow; adopt?: boolean }
 
 /**
  * Records and applies one provider event exactly once: the event row and its effect commit together
@@ -69,16 +71,34 @@ export async function processBillingEvent(deps: BillingDeps, event: BillingEvent
     event.provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
   const select = `SELECT id, plan, billing_status, plan_event_at, ${customerColumn} AS customer, ${subscriptionColumn} AS subscription FROM organisations`
   const lines: string[] = []
+  /** A subscription turning active: it becomes its organisation's current one. */
+  const activates = event.billingStatus === 'active' && event.plan !== undefined && event.plan !== 'free'
 
+  /*
+   * An event naming a subscription belongs to the organisation that subscription is linked to (at checkout,
+   * or by an earlier event's metadata) and to no other: a customer who pays for several organisations has
+   * one subscription per organisation, and one subscription's failure or end must not move another's plan.
+   * Unlinked, its metadata names the organisation and links it there; with neither it belongs to nobody.
+   * The customer link decides only events that name no subscription.
+   */
   function* resolve(): Step<Resolution> {
+    const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
+    if (event.subscriptionId) {
+      const linked = (yield* all<OrgRow>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`, [event.subscriptionId]))[0]
+      if (linked) return event.orgRef && named?.id !== linked.id ? { org: null, problem: 'conflict', linked, named } : { org: linked }
+      if (event.orgRef) {
+        // The organisation moved on to another subscription: this one's end or failure is not its state any more.
+        if (named && named.subscription !== null && !event.link && !activates) return { org: null, problem: 'superseded', linked: named }
+        return { org: named ?? null, adopt: true }
+      }
+      return { org: null }
+    }
     let linked: OrgRow | undefined
-    if (event.subscriptionId) linked = (yield* all<OrgRow>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`, [event.subscriptionId]))[0]
-    if (!linked && event.customerId) {
+    if (event.customerId) {
       const byCustomer = yield* all<OrgRow>(`${select} WHERE ${customerColumn} = ? LIMIT 2`, [event.customerId])
       if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
       linked = byCustomer[0]
     }
-    const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
     if (linked && event.orgRef && named?.id !== linked.id) return { org: null, problem: 'conflict', linked, named }
     return { org: linked ?? named ?? null }
   }
@@ -109,9 +129,13 @@ export async function processBillingEvent(deps: BillingDeps, event: BillingEvent
           }),
         )
       } else if (resolution.problem === 'ambiguous') result = 'ambiguous'
+      else if (resolution.problem === 'superseded') {
+        result = 'superseded'
+        org = null
+      }
       else if (!org) result = 'unknown_org'
       else {
-        if (event.link) {
+        if (event.link || resolution.adopt) {
           if (event.customerId && org.customer !== event.customerId) yield* run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
           if (event.subscriptionId && org.subscription !== event.subscriptionId)
             yield* run(`UPDATE organisations SET ${subscriptionColumn} = ? WHERE id = ?`, [event.subscriptionId, org.id])
@@ -159,5 +183,6 @@ export async function processBillingEvent(deps: BillingDeps, event: BillingEvent
     deps.logger.warn('billing event names another organisation than its linked subscription or customer; applied to nobody', where)
   else if (outcome.result === 'ambiguous')
     deps.logger.warn('billing event customer is linked to several organisations and no subscription decides; changed nothing', where)
+  else if (outcome.result === 'superseded') deps.logger.warn('billing event is about a subscription its organisation has replaced; changed nothing', where)
   return { duplicate: false, result: outcome.result }
 }
