@@ -1,4 +1,6 @@
 import { describe, expect, test } from 'bun:test'
+import { sessionRef } from '../src/lib/ids'
+import { onPostgres } from './helpers/db'
 import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
 import { createToken, signIn, setPlan } from './helpers/fixtures'
 
@@ -12,7 +14,7 @@ describe('POST /v1/sessions/create', () => {
     const res = await t.request('POST', '/v1/sessions/create', { token: SERVICE_TOKEN, body: { user_id: 'u-1', org_slug: 'acme', org_name: 'Acme', ttl: 999999 } })
     expect(res.status).toBe(201)
     expect(Object.keys(res.json).sort()).toEqual(['expires_at', 'id', 'org_id', 'org_slug', 'token', 'user_id'])
-    expect(res.json.id).toMatch(/^ses_[0-9a-z]{26}$/)
+    expect(res.json.id).toMatch(/^ses_[0-9a-f]{32}$/)
     expect(res.json.token).toMatch(/^nls_[0-9a-f]{64}$/)
     expect(res.json.org_id).toMatch(/^org_[0-9a-z]{26}$/)
     expect(res.json.expires_at).toBe('2026-03-18T10:00:00Z')
@@ -20,7 +22,7 @@ describe('POST /v1/sessions/create', () => {
     expect(org).toEqual({ slug: 'acme', name: 'Acme', plan: 'free' })
     const stored = (await t.db.get<any>('SELECT token_hash FROM sessions')) as any
     expect(stored.token_hash).not.toContain(res.json.token.slice(4))
-    expect(auditLines(t)).toContain(`[audit] session.create user_id=u-1 org_id=${res.json.org_id} session_id=${res.json.id}`)
+    expect(auditLines(t)).toContain(`[audit] session.create user_id=u-1 org_id=${res.json.org_id} session=${sessionRef(res.json.id)}`)
   })
 
   test('a second session for the same slug joins the existing organisation', async () => {
@@ -72,11 +74,39 @@ describe('POST /v1/sessions/create', () => {
     const t = makeTestApp()
     const ids = [] as string[]
     for (let i = 0; i < 20; i++) ids.push((await signIn(t, 'acme', { user: `u${i}` })).sessionId)
-    const randomParts = ids.map((id) => id.slice(14))
+    const randomParts = ids.map((id) => id.slice(4))
     expect(new Set(randomParts).size).toBe(20)
     // with the manual clock every session shares one millisecond: a monotonic ULID would differ only in its last characters
     const sharedPrefix = (a: string, b: string) => [...a].findIndex((c, i) => c !== b[i])
     expect(Math.min(...randomParts.slice(1).map((p, i) => sharedPrefix(p, randomParts[i]!)))).toBeLessThan(8)
+  })
+
+  test("no audit row, audit line or other answer shows a session's id: a member cannot log out another", async () => {
+    const t = makeTestApp()
+    const alice = await signIn(t, 'acme', { plan: 'enterprise', user: 'alice' })
+    const bob = await signIn(t, 'acme', { user: 'bob' })
+    await t.request('DELETE', `/v1/sessions/${(await signIn(t, 'acme', { user: 'carol' })).sessionId}`)
+    const log = await t.request('GET', '/v1/audit-log?limit=100', { token: alice.session })
+    expect(log.status).toBe(200)
+    const shown = JSON.stringify(log.json) + t.logger.lines.join('\n')
+    for (const id of [alice.sessionId, bob.sessionId]) expect(shown).not.toContain(id)
+    const bobCreated = log.json.events.find((e: any) => e.action === 'session.create' && e.actor === 'user:bob')
+    expect([bobCreated.target, bobCreated.metadata.session]).toEqual([sessionRef(bob.sessionId), sessionRef(bob.sessionId)])
+    expect(log.json.events.filter((e: any) => e.action === 'session.delete').map((e: any) => e.target)).toHaveLength(1)
+    // Alice deletes by what the audit log showed her: it is not Bob's id, so Bob stays signed in.
+    expect((await t.request('DELETE', `/v1/sessions/${bobCreated.target}`)).status).toBe(204)
+    expect((await t.request('GET', '/v1/tokens', { token: bob.session })).status).toBe(200)
+  })
+
+  test('audit rows written before session references have their session ids removed by the migration', async () => {
+    const t = makeTestApp()
+    const { sessionId, orgId } = await signIn(t)
+    await t.db.run("INSERT INTO audit_events (id, org_id, action, actor, target, metadata, remote, created_at) VALUES ('aud_old', ?, 'session.create', 'user:u', ?, ?, NULL, 0)", [orgId, sessionId, JSON.stringify({ user_id: 'u', org_id: orgId, session_id: sessionId })])
+    const file = onPostgres ? 'drizzle/pg/0003_redact_session_ids.sql' : 'drizzle/sqlite/0006_redact_session_ids.sql'
+    const statement = (await Bun.file(file).text()).split('\n').filter((l) => !l.startsWith('--')).join('\n')
+    await t.db.run(statement)
+    const row = await t.db.get<any>("SELECT target, metadata FROM audit_events WHERE id = 'aud_old'")
+    expect([row.target, JSON.parse(row.metadata)]).toEqual([null, { user_id: 'u', org_id: orgId }])
   })
 
   test('DELETE /v1/sessions/{id} ends the session and answers 204 also when already gone', async () => {
@@ -85,7 +115,7 @@ describe('POST /v1/sessions/create', () => {
     expect((await t.request('DELETE', `/v1/sessions/${sessionId}`)).status).toBe(204)
     expect((await t.request('DELETE', `/v1/sessions/${sessionId}`)).status).toBe(204)
     expect((await t.request('GET', '/v1/tokens', { token: session })).status).toBe(401)
-    expect(auditLines(t)).toContain(`[audit] session.delete session_id=${sessionId}`)
+    expect(auditLines(t)).toContain(`[audit] session.delete session=${sessionRef(sessionId)}`)
   })
 })
 

@@ -1,4 +1,5 @@
-import { monotonicFactory, ulid } from 'ulidx'
+import { monotonicFactory } from 'ulidx'
+import { sha256Hex } from './hash'
 
 const nextUlid = monotonicFactory()
 
@@ -11,10 +12,17 @@ export const orgId = (ms: number) => `org_${ulidAt(ms)}`
 export const executionId = (ms: number) => `exe_${ulidAt(ms)}`
 export const auditId = (ms: number) => `aud_${ulidAt(ms)}`
 /**
- * Session ids are the only credential `DELETE /v1/sessions/{id}` asks for, so they take 80 fresh random
- * bits each time: a monotonic ULID minted in the same millisecond is the previous one plus one.
+ * Session ids are the only credential `DELETE /v1/sessions/{id}` asks for, so they are secrets: 128 fresh
+ * random bits (never a monotonic ULID, whose same-millisecond successor is the previous one plus one), shown
+ * once, to the creator. Everywhere else a session is named by `sessionRef`.
  */
-export const sessionId = (ms: number) => `ses_${ulid(ms).toLowerCase()}`
+export const sessionId = () => `ses_${randomHex(16)}`
+
+/**
+ * A session's public reference for audit rows and lines (`sr_` + 80 bits of the id's SHA-256): it tells
+ * events of one session apart and cannot be turned back into the id.
+ */
+export const sessionRef = (id: string) => `sr_${sha256Hex(id).slice(0, 20)}`
 
 /** Hex of n cryptographically random bytes. */
 export function randomHex(bytes: number): string {

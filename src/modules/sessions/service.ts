@@ -2,7 +2,7 @@ import type { Db } from '../../db/client'
 import { get, run } from '../../db/work'
 import { isoSeconds } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
-import { randomHex, sessionId } from '../../lib/ids'
+import { randomHex, sessionId, sessionRef } from '../../lib/ids'
 import type { Logger } from '../../lib/logger'
 import { recordAudit } from '../audit/service'
 import { ensureOrganisation } from '../orgs/service'
@@ -21,7 +21,7 @@ export async function createSession(
   input: { userId: string; orgSlug: string; orgName?: string; ttlSeconds: number; remote: string },
 ) {
   const token = `nls_${randomHex(32)}`
-  const id = sessionId(now)
+  const id = sessionId()
   const expiresAt = now + input.ttlSeconds * 1000
   const { org, lines } = await db.tx(
     (function* () {
@@ -30,7 +30,9 @@ export async function createSession(
       if (created)
         lines.push(yield* recordAudit(now, { action: 'org.create', fields: { org_id: org.id, slug: org.slug, plan: org.plan }, orgId: org.id, actor: `user:${input.userId}`, target: org.id, remote: input.remote }))
       yield* run('INSERT INTO sessions (id, token_hash, user_id, org_id, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [id, sha256Hex(token), input.userId, org.id, expiresAt, now])
-      lines.push(yield* recordAudit(now, { action: 'session.create', fields: { user_id: input.userId, org_id: org.id, session_id: id }, orgId: org.id, actor: `user:${input.userId}`, target: id, remote: input.remote }))
+      // The id deletes the session without a credential: the audit trail names the session by its reference only.
+      const ref = sessionRef(id)
+      lines.push(yield* recordAudit(now, { action: 'session.create', fields: { user_id: input.userId, org_id: org.id, session: ref }, orgId: org.id, actor: `user:${input.userId}`, target: ref, remote: input.remote }))
       return { org, lines }
     })(),
   )
@@ -44,7 +46,8 @@ export async function deleteSession(db: Db, logger: Logger, now: number, id: str
     (function* () {
       const gone = yield* get<{ org_id: string; user_id: string }>('DELETE FROM sessions WHERE id = ? RETURNING org_id, user_id', [id])
       if (!gone) return null
-      return yield* recordAudit(now, { action: 'session.delete', fields: { session_id: id }, orgId: gone.org_id, actor: `user:${gone.user_id}`, target: id, remote })
+      const ref = sessionRef(id)
+      return yield* recordAudit(now, { action: 'session.delete', fields: { session: ref }, orgId: gone.org_id, actor: `user:${gone.user_id}`, target: ref, remote })
     })(),
   )
   if (line) logger.audit(line)
