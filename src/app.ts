@@ -127,7 +127,12 @@ export function createApp(deps: AppDeps) {
   const guarded = { authenticate, limiter, body }
   const docs = createDocumentedResponses()
 
-  const app = new Elysia()
+  // Elysia takes the path from a fixed offset of the URL (11: it assumes a hostname of at least "a.bc"), so
+  // with `Host: x` it read `/xx/health` as `/health` and `/v1/metrics` as `/metrics`: a proxy that forwards
+  // only `/v1/*` no longer kept /metrics private, and logged paths could be forged. From offset 7 (just past
+  // `http://`), the first `/` is the one after the host, whatever its length. Bun serves plain HTTP here (TLS
+  // ends at the proxy), so every URL starts `http://`.
+  const app = new Elysia({ handler: { standardHostname: false } })
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
     .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(docsModule(docs, limitAddress))

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'bun:test'
 import { loadConfig, ConfigError } from '../src/config'
 import { openDatabase } from '../src/db/client'
 import { makeTestApp } from './helpers/app'
-import { signIn } from './helpers/fixtures'
+import { orgWithToken, signIn, submit } from './helpers/fixtures'
+import { rawHttp } from './helpers/raw-http'
 
 describe('health and conventions', () => {
   test('GET /health answers 200 {"status":"ok"} with the standard headers', async () => {
@@ -177,5 +178,76 @@ describe('start-up', () => {
     const stderr = proc.stderr.toString().trim()
     expect(stderr.split('\n')).toHaveLength(1)
     expect(stderr).toContain('PORT must be a whole number')
+  })
+})
+
+describe('routing by the real path, whatever the Host header', () => {
+  const hosts = ['x', 'h'.repeat(200), '127.0.0.1']
+  const get = (port: number, path: string, host: string, extra = '') => rawHttp(port, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`)
+
+  test('a short, empty or long Host never shifts the path: /xx/health, /v1/metrics and /zzz/v1/tokens are 404; the real paths answer', async () => {
+    const t = makeTestApp()
+    const { session } = await signIn(t)
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    const port = t.app.server!.port!
+    try {
+      for (const host of hosts) {
+        const where = `Host: "${host.slice(0, 12)}"`
+        expect([where, (await get(port, '/xx/health', host)).status]).toEqual([where, 404])
+        expect([where, (await get(port, '/v1/metrics', host)).status]).toEqual([where, 404])
+        expect([where, (await get(port, '/zzz/v1/tokens', host, `Authorization: Bearer ${session}\r\n`)).status]).toEqual([where, 404])
+        expect([where, (await get(port, '/v1/v1/tokens', host, `Authorization: Bearer ${session}\r\n`)).status]).toEqual([where, 404])
+        const health = await get(port, '/health', host)
+        expect([where, health.status, health.body]).toEqual([where, 200, '{"status":"ok"}'])
+        const tokens = await get(port, '/v1/tokens', host, `Authorization: Bearer ${session}\r\n`)
+        expect([where, tokens.status, tokens.body]).toEqual([where, 200, '{"tokens":[]}'])
+        expect([where, (await get(port, '/metrics', host)).status]).toEqual([where, 200])
+      }
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+
+  test('an empty Host is refused with 400, logged under the path as sent', async () => {
+    const t = makeTestApp()
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    const port = t.app.server!.port!
+    try {
+      for (const path of ['/health', '/xx/health', '/v1/metrics', '/v1/badge/acme/api-service?style=flat']) {
+        const res = await get(port, path, '')
+        expect([path, res.status, res.body]).toEqual([path, 400, '{"error":"missing Host header"}'])
+        expect(res.head.toLowerCase()).toContain('x-content-type-options: nosniff')
+      }
+      const paths = t.logger.lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request').map((line) => [line.path, line.status])
+      expect(paths).toEqual([['/health', 400], ['/xx/health', 400], ['/v1/metrics', 400], ['/v1/badge/acme/api-service', 400]])
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+
+  test('the access log records the path that was asked for', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    expect((await submit(t, token, {})).status).toBe(201)
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    const port = t.app.server!.port!
+    try {
+      for (const host of hosts) {
+        t.logger.lines.length = 0
+        expect((await get(port, '/v1/badge/acme/api-service', host)).status).toBe(200)
+        expect((await get(port, '/v1/executions?org=acme&repo=api-service', host, `Authorization: Bearer ${token}\r\n`)).status).toBe(200)
+        const paths = t.logger.lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request').map((line) => line.path)
+        expect([host.slice(0, 12), paths]).toEqual([host.slice(0, 12), ['/v1/badge/acme/api-service', '/v1/executions']])
+      }
+    } finally {
+      await t.app.stop(true)
+    }
+  })
+
+  test('app.handle routes by the real path too', async () => {
+    const t = makeTestApp()
+    expect((await t.app.handle(new Request('http://x/xx/health'))).status).toBe(404)
+    expect((await t.app.handle(new Request('http://x/v1/metrics'))).status).toBe(404)
+    expect((await t.app.handle(new Request('http://x/health'))).status).toBe(200)
   })
 })

@@ -52,6 +52,13 @@ export function corePlugin(deps: CoreDeps) {
       headers['x-request-id'] = id
       headers['x-content-type-options'] = 'nosniff'
       const allowed = cors.apply(request.headers.get('origin'), headers)
+      // An empty Host gives Bun a URL that is only the path ('/v1/…'), which no fixed offset reads right (and
+      // `new URL` cannot parse): refused, logged under the path as sent. Every HTTP/1.1 client names the host.
+      if (request.url.charCodeAt(0) === 47) {
+        headers['content-type'] = 'application/json'
+        finish(request, request.url.split('?', 1)[0]!, undefined, 400)
+        return new Response('{"error":"missing Host header"}', { status: 400, headers: headers as Record<string, string> })
+      }
       if (request.method === 'OPTIONS' && request.headers.has('access-control-request-method')) {
         if (allowed) cors.preflight(headers)
         set.status = 204
