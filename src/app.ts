@@ -42,6 +42,7 @@ import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
 import { createTokenVerifier, type TokenVerifier } from './modules/tokens/verifier'
 import { createCluster } from './modules/cluster'
+import type { ExecutionView } from './modules/executions/format'
 import type { OrgDirectory } from './modules/orgs/directory'
 
 export interface AppDeps {
@@ -57,6 +58,8 @@ export interface AppDeps {
   streamTiming?: StreamTiming
   /** The Redis client of the `redis` rate-limit store (made from REDIS_URL when absent). */
   redis?: RedisClient
+  /** Test seam: how often instances beat and when one that hears no beat of its own counts itself deaf (modules/cluster.ts). */
+  clusterTiming?: { beatMs: number; deafMs: number }
   /** Test seam: runs inside a billing transaction just before it commits (to inject failures). */
   billingBeforeCommit?: (event: BillingEvent) => void
 }
@@ -73,12 +76,24 @@ export function createApp(deps: AppDeps) {
   const local = { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(leases), bus: createExecutionBus() }
   // Every instance on the database hears what this one changed (modules/cluster.ts): a change made here
   // is applied here and told to the others, which apply it to their own caches and streams.
-  const cluster = createCluster(db, logger, (message) => {
-    if (message.kind === 'token') local.verifier.invalidate(message.id)
-    else if (message.kind === 'org') local.orgs.invalidate(message.id)
-    else if (message.kind === 'ended') local.streams.end(message.credential)
-    else local.bus.publish(message.key, message.execution as any)
-  })
+  const cluster = createCluster(
+    db,
+    logger,
+    {
+      receive(message) {
+        if (message.kind === 'token') local.verifier.invalidate(message.id)
+        else if (message.kind === 'org') local.orgs.invalidate(message.id)
+        else if (message.kind === 'ended') local.streams.end(message.credential)
+        else local.bus.publish(message.key, message.execution as ExecutionView)
+      },
+      // A message may have been missed: nothing cached may outlive a change it would have announced.
+      lost() {
+        local.verifier.flush()
+        local.orgs.flush()
+      },
+    },
+    deps.clusterTiming,
+  )
   const verifier: TokenVerifier = { ...local.verifier, invalidate: (id) => (local.verifier.invalidate(id), cluster.tell({ kind: 'token', id })) }
   const orgs: OrgDirectory = { ...local.orgs, invalidate: (id) => (local.orgs.invalidate(id), cluster.tell({ kind: 'org', id })) }
   const streams = { ...local.streams, end: (credential: string) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) }
@@ -101,7 +116,7 @@ export function createApp(deps: AppDeps) {
       session: (raw) => sessions.find(raw),
       ticket: (raw) => tickets.resolve(raw),
       org: (id) => orgs.byId(id),
-      tokenValid: (id) => verifier.isValid(id),
+      tokenValid: (id, fresh) => verifier.isValid(id, fresh),
       tokenBucket: (id) => verifier.bucketOf(id),
       sessionValid: (id) => sessions.isValid(id),
       audit: (event) => auditNow(db, logger, clock.now(), event),

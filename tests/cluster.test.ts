@@ -16,10 +16,10 @@ import type { TestApp } from './helpers/app'
  */
 const WITHIN_MS = 1000
 
-async function twoInstances(options: { env?: Record<string, string>; leaseMs?: number } = {}) {
+async function twoInstances(options: { env?: Record<string, string>; leaseMs?: number; pollMs?: number; clusterTiming?: { beatMs: number; deafMs: number } } = {}) {
   const config = loadConfig({ DATABASE_URL: ':memory:', SERVICE_TOKEN, ...BILLING_ENV, ...options.env })
   const instances = (await sharedDatabases(2)).map((db) => {
-    const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: 60_000, leaseMs: options.leaseMs } })
+    const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: options.pollMs ?? 60_000, leaseMs: options.leaseMs }, clusterTiming: options.clusterTiming })
     return { db, app }
   })
   await Promise.all(instances.map((i) => i.app.services.cluster.ready))
@@ -72,7 +72,63 @@ async function within<T>(ms: number, probe: () => Promise<T>, done: (value: T) =
   }
 }
 
+/**
+ * Cuts every instance's LISTEN connection while new connections to the database are refused for `ms`
+ * (ALLOW_CONNECTIONS false, which holds for superusers too): what is sent meanwhile is lost, and Bun
+ * re-listens by itself, silently, once connections are allowed again. `during` runs inside the gap.
+ */
+async function loseNotifications(database: string, ms: number, during: () => Promise<unknown>) {
+  const admin = new SQL(TEST_DATABASE_URL_ADMIN(), { max: 1 })
+  try {
+    await admin.unsafe(`ALTER DATABASE ${database} ALLOW_CONNECTIONS false`)
+    const killed = await admin.unsafe(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'LISTEN%'`, [database])
+    expect(killed.length).toBeGreaterThanOrEqual(2)
+    const started = performance.now()
+    await during()
+    await Bun.sleep(Math.max(0, ms - (performance.now() - started)))
+  } finally {
+    await admin.unsafe(`ALTER DATABASE ${database} ALLOW_CONNECTIONS true`)
+    await admin.close()
+  }
+}
+const TEST_DATABASE_URL_ADMIN = () => Bun.env.TEST_DATABASE_URL!
+
 describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
+  test.each([1000, 4000])('B loses its LISTEN connection while connections are refused for %p ms: a token revoked on A meanwhile is refused by B within 3.5 s, its stream on B ends within a poll', async (gapMs) => {
+    const { instances, call, stream, close } = await twoInstances({ pollMs: 5000 })
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+    const token = (await call(0, 'POST', '/v1/tokens', session, { name: 'ci' })).json
+    expect((await call(1, 'POST', '/v1/auth/validate', undefined, { token: token.secret })).status).toBe(200)
+    const open = await stream(1, token.secret)
+    let revokedAt = 0
+    const gap = loseNotifications(instances[0]!.db.label, gapMs, async () => {
+      expect((await call(0, 'DELETE', `/v1/tokens/${token.id}`, session)).status).toBe(204)
+      revokedAt = performance.now()
+    })
+    await Bun.sleep(100)
+    // B answered from its cache until it noticed; a refusal either way (401, or 503 while it cannot reach the database).
+    const refused = await within(8000, () => call(1, 'POST', '/v1/auth/validate', undefined, { token: token.secret }), (r) => r.status === 401)
+    expect(refused.value.status).toBe(401)
+    // 3.5 s in the worst case (modules/cluster.ts), with room for a busy test machine.
+    expect(performance.now() - revokedAt).toBeLessThan(4000)
+    expect(await Promise.race([open.ended.then(() => 'ended'), Bun.sleep(Math.max(0, 5500 - (performance.now() - revokedAt))).then(() => 'still open')])).toBe('ended')
+    await gap
+    await within(5000, async () => instances[1]!.app.services.cluster.hearing(), (hearing) => hearing)
+    expect(instances[1]!.app.services.cluster.hearing()).toBe(true)
+    await close()
+  }, 30_000)
+
+  test('with every notification lost and none missed yet, an open stream still ends within one poll of its revocation: the poll reads the database', async () => {
+    const { instances, call, stream, close } = await twoInstances({ pollMs: 500, clusterTiming: { beatMs: 600_000, deafMs: 600_000 } })
+    const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token
+    const token = (await call(0, 'POST', '/v1/tokens', session, { name: 'ci' })).json
+    expect((await call(1, 'POST', '/v1/auth/validate', undefined, { token: token.secret })).status).toBe(200)
+    const open = await stream(1, token.secret)
+    await loseNotifications(instances[0]!.db.label, 300, () => call(0, 'DELETE', `/v1/tokens/${token.id}`, session))
+    expect(await Promise.race([open.ended.then(() => 'ended'), Bun.sleep(2000).then(() => 'still open')])).toBe('ended')
+    await close()
+  }, 30_000)
+
   test('a token revoked on A is refused by B within a second, and its stream on B ends', async () => {
     const { call, stream, close } = await twoInstances()
     const session = (await call(0, 'POST', '/v1/sessions/create', SERVICE_TOKEN, { user_id: 'u', org_slug: 'acme' })).json.token

@@ -23,7 +23,8 @@ export interface CredentialResolver {
   session(raw: string): MaybePromise<{ sessionId: string; userId: string; orgId: string } | null>
   ticket(raw: string): MaybePromise<{ orgId: string; repo: string; parent: string } | null>
   org(id: string): MaybePromise<OrgSummary | null>
-  tokenValid(id: string): MaybePromise<boolean>
+  /** `fresh`: read the database, whatever is cached (open streams' periodic re-check). */
+  tokenValid(id: string, fresh?: boolean): MaybePromise<boolean>
   /** The rate-limit bucket of an accepted token (its successor's during a rotation grace), null when it is no longer accepted. */
   tokenBucket(id: string): MaybePromise<string | null>
   sessionValid(id: string): MaybePromise<boolean>
@@ -165,9 +166,12 @@ export function createAuthenticator(deps: AuthDeps) {
 
   return Object.assign(authenticate, {
     refuse,
-    /** Whether a credential resolved earlier is still accepted (revoked, past grace, logged out or expired → false). */
-    stillValid(principal: Principal): MaybePromise<boolean> {
-      return principal.kind === 'token' ? credentials.tokenValid(principal.tokenId) : credentials.sessionValid(principal.sessionId)
+    /**
+     * Whether a credential resolved earlier is still accepted (revoked, past grace, logged out or expired →
+     * false); `fresh` reads the database rather than a cache another instance's lost message left stale.
+     */
+    stillValid(principal: Principal, fresh = false): MaybePromise<boolean> {
+      return principal.kind === 'token' ? credentials.tokenValid(principal.tokenId, fresh) : credentials.sessionValid(principal.sessionId)
     },
   })
 }

@@ -102,7 +102,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           throw invalidToken()
         }
         return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
-          alive: () => deps.authenticate.stillValid(principal),
+          alive: (fresh) => deps.authenticate.stillValid(principal, fresh),
           hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, deps.streamCaps(principal), close),
         }, deps.streamTiming)
       },

@@ -22,8 +22,11 @@ export interface StreamTiming {
 export const STREAM_TIMING: StreamTiming = { heartbeatMs: HEARTBEAT_MS, pollMs: POLL_MS }
 
 export interface StreamGuard {
-  /** Whether the credential that opened the stream is still accepted; checked on every event, heartbeat and poll. */
-  alive(): boolean | Promise<boolean>
+  /**
+   * Whether the credential that opened the stream is still accepted; checked on every event and heartbeat
+   * (from the cache) and on every poll with `fresh` (from the database: a lost notification cannot keep it).
+   */
+  alive(fresh?: boolean): boolean | Promise<boolean>
   /** Registers the stream's `close` (to be ended from outside) and returns the function that frees its slot. */
   hold(close: () => void): MaybePromise<() => void>
 }
@@ -74,7 +77,7 @@ export async function executionStream(
       const catchUp = () =>
         serially(async () => {
           if (closed) return
-          if (!(await guard.alive())) return close()
+          if (!(await guard.alive(true))) return close()
           repoId ??= (await store.findRepo(orgId, name))?.id ?? null
           if (repoId !== null) for (const execution of await store.after(repoId, name, lastSent)) send(execution)
         })

@@ -17,6 +17,8 @@ export interface OrgDirectory {
   byId(id: string): OrgSummary | null | Promise<OrgSummary | null>
   bySlug(slug: string): Promise<OrgSummary | null>
   invalidate(id: string): void
+  /** Drops every entry (a change announced by another instance may have been missed). */
+  flush(): void
 }
 
 export function createOrgDirectory(db: Db, clock: Clock): OrgDirectory {
@@ -47,6 +49,9 @@ export function createOrgDirectory(db: Db, clock: Clock): OrgDirectory {
     },
     invalidate(id) {
       cache.delete(id)
+    },
+    flush() {
+      cache.clear()
     },
   }
 }

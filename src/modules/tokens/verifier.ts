@@ -48,10 +48,15 @@ export interface TokenVerifier {
   /** A cached token answers at once; a miss reads the database. */
   verify(raw: string): MaybePromise<VerifiedToken | null>
   /** Whether the token with this id is still accepted (for open event streams, which re-check it). */
-  isValid(tokenId: string): MaybePromise<boolean>
-  /** The rate-limit bucket of the token with this id while it is accepted (its successor's in a grace period), else null. */
-  bucketOf(tokenId: string): MaybePromise<string | null>
+  isValid(tokenId: string, fresh?: boolean): MaybePromise<boolean>
+  /**
+   * The rate-limit bucket of the token with this id while it is accepted (its successor's in a grace
+   * period), else null; `fresh` reads the database whatever the cache holds.
+   */
+  bucketOf(tokenId: string, fresh?: boolean): MaybePromise<string | null>
   invalidate(tokenId: string): void
+  /** Drops every entry (a change announced by another instance may have been missed). */
+  flush(): void
   stats: { hits: number; misses: number }
 }
 
@@ -142,11 +147,11 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     return load(hash, now).then((loaded) => accept(loaded, now))
   }
 
-  function bucketOf(tokenId: string): MaybePromise<string | null> {
+  function bucketOf(tokenId: string, fresh = false): MaybePromise<string | null> {
     const now = clock.now()
     const hash = hashOf.get(tokenId)
     const entry = hash === undefined ? undefined : cache.get(hash)
-    if (entry && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) === 'revoked' ? null : bucketFor(entry)
+    if (entry && !fresh && now - entry.loadedAt < CACHE_TTL_MS) return effectiveStatus(entry, now) === 'revoked' ? null : bucketFor(entry)
     return db.get<Pick<Row, 'status' | 'grace_ends_at' | 'replaced_by'>>(BY_ID, [tokenId]).then((row) => {
       if (row === null || effectiveStatus({ status: row.status, graceEndsAt: row.grace_ends_at }, clock.now()) === 'revoked') return null
       return bucketFor({ status: row.status, replacedBy: row.replaced_by, tokenId })
@@ -164,14 +169,18 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
       const result = check(raw)
       return result instanceof Promise ? result.then(observed) : observed(result)
     },
-    isValid(tokenId) {
-      const bucket = bucketOf(tokenId)
+    isValid(tokenId, fresh) {
+      const bucket = bucketOf(tokenId, fresh)
       return bucket instanceof Promise ? bucket.then((b) => b !== null) : bucket !== null
     },
     bucketOf,
     invalidate(tokenId) {
       const hash = hashOf.get(tokenId)
       if (hash !== undefined) forget(hash)
+    },
+    flush() {
+      cache.clear()
+      hashOf.clear()
     },
   }
 }
