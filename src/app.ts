@@ -4,7 +4,7 @@ import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
 import { createAuthenticator, sessionCredential, tokenCredential, type CredentialLimiter } from './http/auth'
-import { createBodyReader } from './http/body'
+import { createBodyReader, type BodyLimits } from './http/body'
 import { addressBucket, clientAddress } from './http/client-address'
 import { corePlugin } from './http/core'
 import { createRateLimiter, databaseTake, type AddressLimit } from './http/rate-limit'
@@ -51,7 +51,7 @@ export interface AppDeps {
   clock?: Clock
   logger?: Logger
   /** Test seam: tighter body limits than the configuration allows (a stall measured in milliseconds). */
-  bodyLimits?: { inFlightBytes: number; stallMs: number }
+  bodyLimits?: BodyLimits
   /** Test seam: how the stripe and razorpay packages are loaded (to make a load fail). */
   billingPackages?: PackageLoader
   /** Test seam: event-stream heartbeat and poll intervals in milliseconds. */
@@ -132,7 +132,7 @@ export function createApp(deps: AppDeps) {
     )
   const limitAddress: AddressLimit = (request, server, set) =>
     rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
-  const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs })
+  const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs, totalMs: config.bodyTotalMs }, config.trustProxy)
   const verifiers = createWebhookVerifiers(deps.billingPackages)
   const store = createExecutionStore({ db, clock, bus, onInsert: rollups.addMany, onIngest: metrics.ingested })
   const repos = createRepoService(db, logger, clock, config)
@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps) {
   // ends at the proxy), so every URL starts `http://`.
   const app = new Elysia({ handler: { standardHostname: false } })
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
-    .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
+    .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, limitAddress, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(docsModule(docs, limitAddress))
     .use(healthModule(docs, db))
     .use(metricsModule({ config, metrics, limitAddress }))

@@ -41,6 +41,8 @@ export interface Config {
   streamTicketTtlSeconds: number
   /** A request body that sends nothing for this long is cut off with 408. */
   bodyStallMs: number
+  /** A request body must have arrived whole within this long (408 otherwise), however it trickles. */
+  bodyTotalMs: number
   /** Bytes of request bodies being read at once across all requests; past it new bodies get 503. */
   bodiesInFlightBytes: number
 }
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     streamsMax: integer(env, 'STREAMS_MAX', Math.max(16, Math.floor(descriptorLimit() / 2)), 1, 10_000_000),
     streamTicketTtlSeconds: integer(env, 'STREAM_TICKET_TTL_SECONDS', 300, 10, 86_400),
     bodyStallMs: integer(env, 'REQUEST_BODY_STALL_SECONDS', 5, 1, 300) * 1000,
+    bodyTotalMs: integer(env, 'REQUEST_BODY_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
     bodiesInFlightBytes: integer(env, 'REQUEST_BODIES_IN_FLIGHT_MB', 64, 2, 65_536) * 1024 * 1024,
   }
 }

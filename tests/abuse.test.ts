@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { addressBucket } from '../src/http/client-address'
 import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
+import { BILLING_ENV } from './helpers/webhooks'
 
 /*
  * The holes an outside attack found (issue 12): each test here failed on the server before the fix.
@@ -241,20 +242,66 @@ describe('request bodies', () => {
     expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
   })
 
-  test('bytes of bodies in flight are bounded across all requests: past the budget a new body gets 503', async () => {
-    const t = makeTestApp({}, { bodyLimits: { inFlightBytes: 1024 * 1024, stallMs: 60_000 } })
+  test('what counts against the budget is what has arrived, never what is declared', async () => {
+    const t = makeTestApp({}, { bodyLimits: { inFlightBytes: 2 * 1024 * 1024, stallMs: 60_000 } })
     const { token } = await orgWithToken(t)
-    const auth = { authorization: `Bearer ${token}` }
-    const first = post(t, '/v1/executions', stalledBody('{'), { ...auth, 'content-length': String(700 * 1024) })
-    // The credential is checked first (on PostgreSQL a round trip), then the body's bytes are reserved.
+    const pending = post(t, '/v1/executions', stalledBody('{'), { authorization: `Bearer ${token}`, 'content-length': String(1024 * 1024) })
     for (let i = 0; i < 400 && t.app.services.body.inFlight() === 0; i++) await Bun.sleep(5)
-    expect(t.app.services.body.inFlight()).toBe(700 * 1024)
-    const second = await post(t, '/v1/executions', stalledBody('{'), { ...auth, 'content-length': String(700 * 1024) })
-    expect([second.status, await second.json()]).toEqual([503, { error: 'server busy: too many request bodies in flight' }])
-    expect(second.headers.get('retry-after')).toBe('1')
-    const small = await submit(t, token, {})
-    expect(small.status).toBe(201)
-    void first
+    expect(t.app.services.body.inFlight()).toBe(1)
+    void pending
+  })
+
+  test('bytes of bodies in flight are bounded across all requests and per address: past either a new body gets 503', async () => {
+    const t = makeTestApp({ TRUST_PROXY: 'true' }, { bodyLimits: { inFlightBytes: 1024 * 1024, perAddressBytes: 600 * 1024, stallMs: 60_000 } })
+    const { token } = await orgWithToken(t)
+    const from = (address: string) => ({ authorization: `Bearer ${token}`, 'x-forwarded-for': address, 'content-length': String(1000 * 1024) })
+    const arrived = async (address: string, bytes: number) => {
+      for (let i = 0; i < 400 && t.app.services.body.heldBy(address) < bytes; i++) await Bun.sleep(5)
+      expect(t.app.services.body.heldBy(address)).toBe(bytes)
+    }
+    void post(t, '/v1/executions', stalledBody('{' + ' '.repeat(500 * 1024 - 1)), from('203.0.113.1'))
+    await arrived('203.0.113.1', 500 * 1024)
+    // The same address past its share (600 KiB), while the budget still has room.
+    const mine = await post(t, '/v1/executions', stalledBody('{' + ' '.repeat(200 * 1024 - 1)), from('203.0.113.1'))
+    expect([mine.status, await mine.json(), mine.headers.get('retry-after')]).toEqual([503, { error: 'server busy: too many request bodies in flight from your address' }, '1'])
+    expect(t.app.services.body.heldBy('203.0.113.1')).toBe(500 * 1024)
+    // Another address past the whole budget (1 MiB).
+    void post(t, '/v1/executions', stalledBody('{' + ' '.repeat(400 * 1024 - 1)), from('198.51.100.1'))
+    await arrived('198.51.100.1', 400 * 1024)
+    const third = await post(t, '/v1/executions', stalledBody('{' + ' '.repeat(200 * 1024 - 1)), from('192.0.2.1'))
+    expect([third.status, await third.json()]).toEqual([503, { error: 'server busy: too many request bodies in flight' }])
+    expect(t.app.services.body.inFlight()).toBe(900 * 1024)
+    // A small body still fits, and the refused ones hold nothing.
+    expect((await submit(t, token, {}, { 'x-forwarded-for': '192.0.2.1' })).status).toBe(201)
+  })
+
+  test('a body that trickles is cut off once it falls below the minimum rate, and one that never ends at the total deadline', async () => {
+    const t = makeTestApp({}, { bodyLimits: { inFlightBytes: 4 * 1024 * 1024, stallMs: 200, totalMs: 1500, minBytesPerSecond: 1024 } })
+    const { token } = await orgWithToken(t)
+    /** Sends `bytes` every `everyMs`, for ever (until cancelled). */
+    const trickle = (bytes: number, everyMs: number) => {
+      let timer: ReturnType<typeof setInterval>
+      return new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{'))
+          timer = setInterval(() => controller.enqueue(new TextEncoder().encode(' '.repeat(bytes))), everyMs)
+        },
+        cancel: () => clearInterval(timer),
+      })
+    }
+    const auth = { authorization: `Bearer ${token}`, 'content-length': String(1024 * 1024) }
+    // A byte every 50 ms never stalls (each resets the stall clock), but 20 B/s is far below 1 KiB/s.
+    let started = performance.now()
+    const slow = await post(t, '/v1/executions', trickle(1, 50), auth)
+    expect([slow.status, await slow.json()]).toEqual([408, { error: 'request body timed out' }])
+    expect(performance.now() - started).toBeLessThan(1400)
+    // 4 KiB/s is fast enough, but a body that never ends is cut off at the total deadline.
+    started = performance.now()
+    const endless = await post(t, '/v1/executions', trickle(200, 50), auth)
+    expect([endless.status, await endless.json()]).toEqual([408, { error: 'request body timed out' }])
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1400)
+    expect(t.app.services.body.inFlight()).toBe(0)
+    expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
   })
 })
 
@@ -361,4 +408,64 @@ describe('guessing secrets (property)', () => {
     expect((await audits(t))).toBeLessThanOrEqual(600)
     expect((await t.request('POST', '/v1/auth/validate', { body: { token } })).status).toBe(429)
   }, 60_000)
+})
+
+describe('stalled uploads against a real listening server', () => {
+  test('64 connections trickling declared 1 MiB bodies from one address do not stop another client\'s ingest, and are cut off', async () => {
+    const t = makeTestApp({ TRUST_PROXY: 'true', REQUEST_BODY_STALL_SECONDS: '2', ...BILLING_ENV })
+    const { token } = await orgWithToken(t)
+    t.app.listen({ port: 0, hostname: '127.0.0.1' })
+    const port = t.app.server!.port!
+    const answers: string[] = []
+    let closed = 0
+    const sockets = await Promise.all(
+      Array.from({ length: 64 }, (_, i) =>
+        Bun.connect({
+          hostname: '127.0.0.1',
+          port,
+          socket: {
+            data(_socket, chunk) {
+              answers[i] = (answers[i] ?? '') + new TextDecoder().decode(chunk)
+            },
+            close: () => void closed++,
+          },
+        }),
+      ),
+    )
+    sockets.forEach((socket, i) => {
+      const target = i % 2 ? '/v1/auth/validate' : '/webhooks/stripe'
+      socket.write(
+        `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\nStripe-Signature: t=1,v1=00\r\nX-Forwarded-For: 203.0.113.66\r\n\r\n{`,
+      )
+    })
+    const drip = setInterval(() => sockets.forEach((socket) => socket.write(' ')), 500)
+    try {
+      await Bun.sleep(300)
+      const statuses: number[] = []
+      const until = performance.now() + 1500
+      while (performance.now() < until) {
+        const res = await fetch(`http://127.0.0.1:${port}/v1/executions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.7' },
+          body: JSON.stringify({ repo: 'api-service', branch: 'main', coverage: 80 }),
+        })
+        statuses.push(res.status)
+        await res.text()
+        await Bun.sleep(25) // well inside the team plan's 600 a minute
+      }
+      expect(statuses.length).toBeGreaterThan(5)
+      expect(new Set(statuses)).toEqual(new Set([201]))
+      expect(t.app.services.body.heldBy('203.0.113.66')).toBeLessThanOrEqual(64 * 10)
+      // At a few bytes a second they fall below the minimum rate once the stall time has passed: 408, and the connection closes.
+      for (let i = 0; i < 60 && answers.filter((a) => a?.includes('408')).length < 64; i++) await Bun.sleep(100)
+      expect(answers.filter((a) => a?.startsWith('HTTP/1.1 408')).length).toBe(64)
+      expect(answers.every((a) => a.toLowerCase().includes('connection: close'))).toBe(true)
+      for (let i = 0; i < 30 && closed < 64; i++) await Bun.sleep(100)
+      expect(closed).toBe(64)
+    } finally {
+      clearInterval(drip)
+      for (const socket of sockets) socket.end()
+      await t.app.stop(true)
+    }
+  }, 20_000)
 })

@@ -201,7 +201,7 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
       parse({ request, server, set }) {
-        return andThen(gate(need, request, server, set as any), () => body.json(request))
+        return andThen(gate(need, request, server, set as any), () => body.json(request, server))
       },
       transform({ request, server, set }) {
         return gate(need, request, server, set as any)

@@ -9,6 +9,13 @@ import { validationMessage } from './validation-message'
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
+/** Refusals after which the connection is closed: a body timed out or too large, too many requests, too busy. */
+const CLOSING = new Set([408, 413, 429, 503])
+const hasBody = (request: Request) => {
+  const length = request.headers.get('content-length')
+  return (length !== null && length !== '0') || request.headers.has('transfer-encoding')
+}
+
 /** Per-request facts the cross-cutting hooks share, keyed by the Request object (never `.state()`). */
 export interface RequestMeta {
   id: string
@@ -119,6 +126,9 @@ export function corePlugin(deps: CoreDeps) {
       }
       set.status = status
       set.headers['content-type'] = 'application/json'
+      // A refusal frees the connection too: a body left unread (refused before it was read, or cut off) would
+      // otherwise keep the socket, and a flood of refused clients would keep every descriptor.
+      if (CLOSING.has(status) || (hasBody(request) && !request.bodyUsed)) set.headers.connection = 'close'
       finish(request, path, (context as { route?: string }).route, status)
       return { error: message }
     })

@@ -2,6 +2,7 @@ import type { MaybePromise } from '../../lib/maybe'
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
 import type { BodyReader } from '../../http/body'
+import type { AddressLimit } from '../../http/rate-limit'
 import { clientAddress, type Peer } from '../../http/client-address'
 import { badRequest, HttpError, internalError } from '../../http/errors'
 import { errors } from '../../http/schemas'
@@ -44,12 +45,14 @@ export interface WebhookDeps extends BillingDeps {
   observe?: WebhookObserver
   /** Counts a refused signature against the client address; throws 429 once its allowance is spent. */
   limitDenials?: (address: string) => MaybePromise<void>
+  /** The per-address limit of unauthenticated routes, taken before a byte of the body is read. */
+  limitAddress?: AddressLimit
 }
 
 /** Stripe and Razorpay webhooks: raw body verified with the official packages, then applied exactly once. */
 export function billingModule(deps: WebhookDeps) {
   const { config } = deps
-  const rawBody = async (request: Request) => Buffer.from(await deps.body.read(request))
+  const rawBody = async (request: Request, server: Peer) => Buffer.from(await deps.body.read(request, server))
   const refuse = async (provider: Provider, request: Request, server: Peer, message: string): Promise<never> => {
     deps.observe?.(provider, 'invalid_signature')
     await deps.limitDenials?.(clientAddress(request, server, config.trustProxy))
@@ -58,12 +61,13 @@ export function billingModule(deps: WebhookDeps) {
   return new Elysia({ name: 'billing' })
     .post(
       '/webhooks/stripe',
-      async ({ request, server }) => {
+      async ({ request, server, set }) => {
+        await deps.limitAddress?.(request, server, set)
         const secret = config.stripe.webhookSecret
         if (!secret) throw internalError('stripe webhook secret not configured')
         const signature = request.headers.get('stripe-signature')
         if (!signature) return refuse('stripe', request, server, 'missing Stripe-Signature header')
-        const raw = await rawBody(request)
+        const raw = await rawBody(request, server)
         const event = await deps.verifiers.stripe(raw, signature, secret)
         if (!event) return refuse('stripe', request, server, 'invalid signature')
         const outcome = await processBillingEvent(deps, mapStripeEvent(event, config.stripe), sha256Hex(raw))
@@ -84,12 +88,13 @@ export function billingModule(deps: WebhookDeps) {
     )
     .post(
       '/webhooks/razorpay',
-      async ({ request, server }) => {
+      async ({ request, server, set }) => {
+        await deps.limitAddress?.(request, server, set)
         const secret = config.razorpay.webhookSecret
         if (!secret) throw internalError('razorpay webhook secret not configured')
         const signature = request.headers.get('x-razorpay-signature')
         if (!signature) return refuse('razorpay', request, server, 'missing X-Razorpay-Signature header')
-        const raw = (await rawBody(request)).toString('utf8')
+        const raw = (await rawBody(request, server)).toString('utf8')
         if (!(await deps.verifiers.razorpay(raw, signature, secret))) return refuse('razorpay', request, server, 'invalid signature')
         const eventId = request.headers.get('x-razorpay-event-id')
         if (!eventId || eventId.length > 255) throw badRequest('missing required header: X-Razorpay-Event-Id')

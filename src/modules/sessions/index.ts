@@ -61,7 +61,7 @@ export function sessionsModule(deps: SessionsDeps) {
         // Checked before the body is read: an unauthenticated caller holds no memory and learns nothing from validation errors.
         async parse({ request, server }) {
           await checkServiceToken(request, server)
-          return deps.body.json(request)
+          return deps.body.json(request, server)
         },
         body: t.Object({
           user_id: t.String({ minLength: 1, maxLength: 128, error: 'user_id must be a string of 1-128 characters' }),
