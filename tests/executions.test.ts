@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
-import { formatDelta, outcomeFor } from '../src/modules/executions/format'
+import { encodeCursor, formatDelta, outcomeFor } from '../src/modules/executions/format'
+import { createListCache } from '../src/modules/executions/list-cache'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
@@ -252,6 +253,22 @@ describe('GET /v1/executions', () => {
       expect(res.status).toBe(200)
       expect(res.json.total).toBe(1)
     }
+  })
+
+  test('cached pages are bounded by bytes: 2,000 distinct cursors of 100 long runs stay under 8 MiB, and pages stay right', async () => {
+    const t = makeTestApp()
+    const { token, orgId } = await orgWithToken(t, 'acme', { plan: 'enterprise' })
+    const branch = 'b'.repeat(255)
+    const ids: string[] = []
+    for (let i = 0; i < 120; i++) ids.push((await submit(t, token, { branch, coverage: i % 100, commit: 'c'.repeat(40) })).json.id)
+    const lists = createListCache(t.db)
+    for (let limit = 81; limit <= 100; limit++)
+      for (let start = 20; start < 120; start++) {
+        const json = await lists.listJson(orgId, 'api-service', { limit, cursor: encodeCursor(ids[start]!) })
+        if (limit === 100 && start === 119) expect(JSON.parse(json).executions.map((e: any) => e.id)).toEqual(ids.slice(19, 119).reverse())
+      }
+    expect(lists.bytes()).toBeLessThanOrEqual(8 * 1024 * 1024)
+    expect(lists.bytes()).toBeGreaterThan(4 * 1024 * 1024)
   })
 
   test('cursor pagination walks several hundred runs with no duplicate or gap', async () => {

@@ -134,7 +134,8 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
   }) as typeof satoriType
   // 500 pictures: the hot badges stay cached, and a miss costs ~0.5 ms. Measured with 30,000 distinct
   // badges, the process settles near 180 MB with 500 entries and 230 MB with 2,000 (flat after that: no leak).
-  const cache = new Lru<string, Rendered>(options.cacheSize ?? 500)
+  // And at most 16 MiB of SVG, however large the trend graphs of the pictures asked for.
+  const cache = new Lru<string, Rendered>(options.cacheSize ?? 500, { maxWeight: 16 * 1024 * 1024, weigh: (key, rendered) => key.length + rendered.svg.byteLength + 128 })
   const stats = { hits: 0, renders: 0 }
 
   /** The cached picture itself (no promise) on a hit, so a cached badge is answered synchronously. */

@@ -6,8 +6,10 @@ import { executionQueries as q, REPO_BY_NAME, type RepoRow } from './queries'
 import type { ExecutionRow } from './format'
 
 const NO_CURSOR = 'exe_~'
-/** Cached first pages (and cursor pages): about 2.5 KB each. */
+/** Cached first pages (and cursor pages): about 2.5 KB each for 10 short runs, up to ~100 KB for 100 long ones. */
 const LIST_CACHE_ENTRIES = 2000
+/** The pages' JSON together: one token walking thousands of cursors of long runs cannot grow the process past this. */
+const LIST_CACHE_BYTES = 8 * 1024 * 1024
 const EMPTY_LIST = JSON.stringify({ executions: [], total: 0, next_cursor: null })
 const badCursor = () => new HttpError(400, 'invalid query: cursor is not a cursor this API returned')
 
@@ -23,7 +25,7 @@ export interface ListOptions {
  * statement a cached page costs.
  */
 export function createListCache(db: Db) {
-  const cache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES)
+  const cache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES, { maxWeight: LIST_CACHE_BYTES, weigh: (key, page) => key.length + page.json.length + 64 })
 
   /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
   async function page(repo: RepoRow, repoName: string, options: ListOptions) {
@@ -48,6 +50,8 @@ export function createListCache(db: Db) {
   }
 
   return {
+    /** Bytes of JSON the cache holds now. */
+    bytes: () => cache.bytes,
     async listJson(orgId: string, repoName: string, options: ListOptions): Promise<string> {
       const repo = await db.get<RepoRow>(REPO_BY_NAME, [orgId, repoName])
       if (!repo) {
