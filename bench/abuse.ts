@@ -6,7 +6,10 @@
  *    key), 20,000 alternating in-process validations each, and the z statistic of the difference;
  * 2. 1,000 unauthenticated uploads declaring 1 MiB that stall one byte before the end: the server's RSS
  *    and whether /health and an authenticated request still answer at once;
- * 3. 2,000 event streams opened with one enterprise token: how many are let in, and /health meanwhile.
+ * 3. 600 concurrent unauthenticated uploads of a whole 1 MiB each: the server's peak RSS;
+ * 4. 2,000 distinct list cursors over long runs from one token: the server's peak RSS;
+ * 5. 2,000 event streams opened with one enterprise token: how many are let in, and /health meanwhile.
+ * `ONLY=timing|stalled|uploads|cursors|streams` runs one.
  */
 import { mkdtempSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
@@ -67,7 +70,7 @@ async function server(extra: Record<string, string>) {
   cli('org', 'create', 'acme', '--plan', 'enterprise')
   const token = cli('token', 'create', '--org', 'acme', '--name', 'ci')
   const port = 20_000 + Math.floor(Math.random() * 20_000)
-  const proc = Bun.spawn(['bun', 'src/index.ts'], {
+  const proc = Bun.spawn(['bun', ...(Bun.env.BENCH_BUN_FLAGS?.split(' ').filter(Boolean) ?? []), 'src/index.ts'], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: file, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', ...extra },
     stdout: 'ignore',
@@ -136,7 +139,75 @@ async function streams() {
   await proc.exited
 }
 
-if (!Bun.env.ONLY_STREAMS) await timing()
-if (!Bun.env.ONLY_STREAMS) await stalledUploads()
-await streams()
+/** Peak RSS of `pid` sampled every 20 ms while `work` runs. */
+async function peakRss(pid: number, work: () => Promise<void>): Promise<number> {
+  let peak = rssMb(pid)
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 20)
+  await work()
+  clearInterval(sampler)
+  return Math.max(peak, rssMb(pid))
+}
+
+/** 600 concurrent unauthenticated uploads of a whole 1 MiB body each (the second attack's probe). */
+async function concurrentUploads() {
+  const { port, proc } = await server({})
+  const before = rssMb(proc.pid)
+  const body = Buffer.alloc(1024 * 1024, ' ')
+  const statuses: Record<string, number> = {}
+  const peak = await peakRss(proc.pid, async () => {
+    await Promise.all(
+      Array.from({ length: 600 }, () => {
+        const socket = connect(port, '127.0.0.1')
+        socket.on('error', () => {})
+        return new Promise<void>((resolve) => {
+          socket.once('data', (data) => {
+            const status = data.toString('latin1').split(' ', 2)[1] ?? '?'
+            statuses[status] = (statuses[status] ?? 0) + 1
+          })
+          socket.once('close', () => resolve())
+          setTimeout(() => (socket.destroy(), resolve()), 10_000)
+          socket.write(`POST /v1/executions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)
+          socket.write(body)
+        })
+      }),
+    )
+    await Bun.sleep(500)
+  })
+  console.log(`concurrent uploads: 600 × 1 MiB without a credential: RSS ${before} MB, peak ${peak} MB (+${peak - before}); answers ${JSON.stringify(statuses)}`)
+  proc.kill()
+  await proc.exited
+}
+
+/** 2,000 distinct list cursors over 100 long runs, from one token. */
+async function cursorWalk() {
+  const { port, token, proc } = await server({ RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000' })
+  const base = `http://127.0.0.1:${port}`
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' }
+  const ids: string[] = []
+  // The longest name the policy allows: five parts of 100 characters.
+  const repo = Array.from({ length: 5 }, () => 'r'.repeat(100)).join('/')
+  for (let i = 0; i < 200; i++) {
+    const res = await fetch(`${base}/v1/executions`, { method: 'POST', headers: auth, body: JSON.stringify({ repo, branch: 'b'.repeat(255), coverage: i % 100, commit: 'c'.repeat(40) }) })
+    ids.push(((await res.json()) as { id: string }).id)
+  }
+  const before = rssMb(proc.pid)
+  const cursor = (id: string) => Buffer.from(id).toString('base64url')
+  const peak = await peakRss(proc.pid, async () => {
+    for (let limit = 81; limit <= 100; limit++)
+      for (let start = 100; start < 200; start += 4)
+        await Promise.all(
+          [0, 1, 2, 3].map((k) => fetch(`${base}/v1/executions?org=acme&repo=${repo}&limit=${limit}&cursor=${cursor(ids[start + k]!)}`, { headers: auth }).then((r) => r.text())),
+        )
+  })
+  console.log(`cursor walk: 2,000 distinct cursors × up to 100 long runs, one token: RSS ${before} MB, peak ${peak} MB (+${peak - before})`)
+  proc.kill()
+  await proc.exited
+}
+
+const only = Bun.env.ONLY
+if (!only || only === 'timing') await timing()
+if (!only || only === 'stalled') await stalledUploads()
+if (!only || only === 'uploads') await concurrentUploads()
+if (!only || only === 'cursors') await cursorWalk()
+if (!only || only === 'streams') await streams()
 process.exit(0)
