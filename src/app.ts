@@ -167,7 +167,7 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(tokenCredential(id)),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets }))
+    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))

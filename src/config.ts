@@ -35,8 +35,10 @@ export interface Config {
   trustProxy: boolean
   /** Open event streams allowed per credential, by plan (per organisation: 4 × this). */
   streamsPerCredential: Record<Plan, number>
-  /** Open event streams in the whole process: half the descriptor limit unless STREAMS_MAX says otherwise. */
+  /** Open event streams in the whole process: half the descriptor limit (leaving at least 256) unless STREAMS_MAX says otherwise. */
   streamsMax: number
+  /** Open event streams from one client address (IPv6: one /64), whatever credentials it uses. */
+  streamsPerAddress: number
   /** How long a browser's stream ticket can open the event stream. */
   streamTicketTtlSeconds: number
   /** A request body that sends nothing for this long is cut off with 408. */
@@ -118,6 +120,14 @@ function redisUrl(env: Env): string | undefined {
   return raw
 }
 
+/**
+ * Streams may take half the descriptors, and never the last 256: those stay for /health, other clients'
+ * requests, the database and whatever the process opens later (a package, a worker).
+ */
+export function defaultStreamsMax(descriptors: number): number {
+  return Math.max(16, Math.min(Math.floor(descriptors / 2), descriptors - 256))
+}
+
 /** Reads and validates the whole configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = Bun.env): Config {
   return {
@@ -153,7 +163,8 @@ export function loadConfig(env: Env = Bun.env): Config {
       team: integer(env, 'STREAMS_PER_CREDENTIAL_TEAM', 50, 1, 100_000),
       enterprise: integer(env, 'STREAMS_PER_CREDENTIAL_ENTERPRISE', 500, 1, 100_000),
     },
-    streamsMax: integer(env, 'STREAMS_MAX', Math.max(16, Math.floor(descriptorLimit() / 2)), 1, 10_000_000),
+    streamsMax: integer(env, 'STREAMS_MAX', defaultStreamsMax(descriptorLimit()), 1, 10_000_000),
+    streamsPerAddress: integer(env, 'STREAMS_PER_ADDRESS', 100, 1, 10_000_000),
     streamTicketTtlSeconds: integer(env, 'STREAM_TICKET_TTL_SECONDS', 300, 10, 86_400),
     bodyStallMs: integer(env, 'REQUEST_BODY_STALL_SECONDS', 5, 1, 300) * 1000,
     bodyTotalMs: integer(env, 'REQUEST_BODY_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,

@@ -1,5 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
+import { mkdtempSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort, ROOT } from './helpers/process'
 import { addressBucket } from '../src/http/client-address'
 import { makeTestApp, type TestApp } from './helpers/app'
 import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
@@ -468,4 +473,63 @@ describe('stalled uploads against a real listening server', () => {
       await t.app.stop(true)
     }
   }, 20_000)
+})
+
+describe('descriptor floods against a real server under prlimit --nofile=1024', () => {
+  test('1,100 stream requests from one address right after start: the address cap refuses and closes, /health and another organisation are served, the process lives', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nolapse-flood-'))
+    const env = { ...process.env, DATABASE_URL: join(dir, 'f.db') }
+    const cli = (...args: string[]) => Bun.spawnSync(['bun', 'src/cli/index.ts', ...args], { cwd: ROOT, env }).stdout.toString().trim()
+    cli('org', 'create', 'acme', '--plan', 'enterprise')
+    cli('org', 'create', 'other', '--plan', 'team')
+    const token = cli('token', 'create', '--org', 'acme', '--name', 'ci')
+    const other = cli('token', 'create', '--org', 'other', '--name', 'ci')
+    const port = await freePort()
+    const server = Bun.spawn(['prlimit', '--nofile=1024', 'bun', 'src/index.ts'], {
+      cwd: ROOT,
+      env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000' },
+      stdout: 'ignore',
+      stderr: 'pipe',
+    })
+    const sockets: Socket[] = []
+    try {
+      for (let i = 0; i < 500 && !(await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)); i++) await Bun.sleep(10)
+      const statuses: Record<string, number> = {}
+      let closed = 0
+      for (let i = 0; i < 1100; i++) {
+        const socket = connect(port, '127.0.0.1')
+        socket.on('error', () => {})
+        socket.once('data', (data) => {
+          const status = data.toString('latin1').split(' ', 2)[1] ?? '?'
+          statuses[status] = (statuses[status] ?? 0) + 1
+        })
+        socket.once('close', () => void closed++)
+        socket.write(`GET /v1/executions/stream?org=acme&repo=r HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n\r\n`)
+        sockets.push(socket)
+      }
+      for (let i = 0; i < 100 && (statuses['200'] ?? 0) + (statuses['429'] ?? 0) < 1100; i++) await Bun.sleep(50)
+      expect(statuses).toEqual({ '200': 100, '429': 1000 })
+      for (let i = 0; i < 60 && closed < 1000; i++) await Bun.sleep(50)
+      expect(closed).toBe(1000)
+      let healthy = 0
+      for (let i = 0; i < 20; i++) healthy += await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) }).then((r) => (r.ok ? 1 : 0), () => 0)
+      expect(healthy).toBe(20)
+      const ingest = await fetch(`http://127.0.0.1:${port}/v1/executions`, {
+        method: 'POST',
+        signal: AbortSignal.timeout(3000),
+        headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ repo: 'svc', branch: 'main', coverage: 80 }),
+      })
+      expect(ingest.status).toBe(201)
+      // Past the first second (the checkpoint worker starts then): still alive.
+      await Bun.sleep(1200)
+      expect(server.exitCode).toBeNull()
+      expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      server.kill()
+      await server.exited
+    }
+    expect(await new Response(server.stderr).text()).not.toContain('ran out of file descriptors')
+  }, 30_000)
 })

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { startCheckpointer } from '../src/db/checkpointer'
 import { openDatabase } from '../src/db/client'
 import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
+import { ROOT } from './helpers/process'
 import { orgWithToken, signIn, submit } from './helpers/fixtures'
 import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
 
@@ -313,4 +314,13 @@ describe('start-up and shutdown', () => {
     expect(stderr.trimEnd().split('\n')).toHaveLength(1)
     expect(stderr).toStartWith(`nolapse-platform: configuration error: DATABASE_URL: "${path}" is not writable`)
   }, 30_000)
+})
+
+describe('descriptors', () => {
+  test('a webhook that arrives while every descriptor is taken answers 500, and the same delivery applies once they are back (no restart)', () => {
+    const run = Bun.spawnSync(['prlimit', '--nofile=256', 'bun', 'tests/helpers/emfile-webhooks.ts'], { cwd: ROOT, stderr: 'pipe' })
+    const result = JSON.parse(run.stdout.toString().trim().split('\n').pop()!)
+    expect(result.held).toBeGreaterThan(100)
+    expect(result).toMatchObject({ during: [500, 500], after: [200, 200], plan: 'enterprise' })
+  })
 })

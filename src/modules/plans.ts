@@ -27,7 +27,7 @@ export function isPlan(value: unknown): value is Plan {
 }
 
 /** Open event streams by plan (API.md beyond the seed): per credential as configured, per organisation 4 × that. */
-export function streamCaps(plan: Plan, config: Pick<Config, 'streamsPerCredential' | 'streamsMax'>) {
+export function streamCaps(plan: Plan, config: Pick<Config, 'streamsPerCredential' | 'streamsMax' | 'streamsPerAddress'>) {
   const perCredential = config.streamsPerCredential[plan]
-  return { perCredential, perOrg: perCredential * 4, total: config.streamsMax }
+  return { perCredential, perOrg: perCredential * 4, perAddress: config.streamsPerAddress, total: config.streamsMax }
 }

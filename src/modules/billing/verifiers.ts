@@ -7,9 +7,19 @@ export interface PackageLoader {
   razorpay: () => Promise<{ default: { validateWebhookSignature(body: string, signature: string, secret: string): boolean } }>
 }
 
-const defaultLoader: PackageLoader = {
-  stripe: () => import('stripe'),
-  razorpay: () => import('razorpay') as Promise<any>,
+/**
+ * Resolved when the server is built, while descriptors are plentiful; loaded on the first webhook. Bun
+ * remembers a resolution that failed (a directory it could not read, say with every descriptor taken by
+ * a flood) and fails every later `import('razorpay')` the same way until a restart, while an import of
+ * the resolved file that fails (EMFILE) is simply tried again by the next webhook.
+ */
+export function packageLoader(): PackageLoader {
+  const stripe = Bun.resolveSync('stripe', import.meta.dir)
+  const razorpay = Bun.resolveSync('razorpay', import.meta.dir)
+  return {
+    stripe: () => import(stripe),
+    razorpay: () => import(razorpay),
+  }
 }
 
 const HEX_SHA256 = /^[0-9a-f]{64}$/
@@ -32,7 +42,7 @@ function stripeTimestamp(header: string): number | null {
  * load is forgotten, so the next webhook tries again: a load failure throws (500, and the provider retries
  * later) and is never mistaken for a bad signature.
  */
-export function createWebhookVerifiers(loader: PackageLoader = defaultLoader, now: () => number = Date.now) {
+export function createWebhookVerifiers(loader: PackageLoader = packageLoader(), now: () => number = Date.now) {
   let stripe: Promise<Stripe> | undefined
   let razorpay: ReturnType<PackageLoader['razorpay']> | undefined
 

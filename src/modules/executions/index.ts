@@ -1,3 +1,4 @@
+import { addressBucket, clientAddress } from '../../http/client-address'
 import { Elysia, t } from 'elysia'
 import type { BodyReader } from '../../http/body'
 import { authPlugin, credentialKey, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
@@ -21,7 +22,7 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
   const { store, docs } = deps
   docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
   docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
@@ -103,7 +104,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         }
         return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
           alive: (fresh) => deps.authenticate.stillValid(principal, fresh),
-          hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, deps.streamCaps(principal), close),
+          hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, addressBucket(clientAddress(request, server, deps.trustProxy)), deps.streamCaps(principal), close),
         }, deps.streamTiming)
       },
       {

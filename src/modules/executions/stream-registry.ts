@@ -9,6 +9,8 @@ import type { MaybePromise } from '../../lib/maybe'
 export interface StreamCaps {
   perCredential: number
   perOrg: number
+  /** One client address (an IPv4 address or an IPv6 /64), whatever credentials it uses: a flood from one address cannot take every descriptor. */
+  perAddress: number
   /** The whole process: derived from the descriptor limit so streams can never starve other requests. */
   total: number
 }
@@ -60,15 +62,18 @@ function* claimLease(lease: { id: string; instance: string; credential: string; 
 export function createStreamRegistry(shared?: SharedLeases) {
   const byCredential = new Map<string, Set<() => void>>()
   const byOrg = new Map<string, number>()
+  const byAddress = new Map<string, number>()
   const instance = crypto.randomUUID()
   const leaseMs = shared?.leaseMs ?? LEASE_MS
   let total = 0
 
   /** This process's slot: throws 429 when a cap is full here already (a shared count can only be higher). */
-  function takeHere(credential: string, orgId: string, caps: StreamCaps, close: () => void): () => void {
+  function takeHere(credential: string, orgId: string, address: string, caps: StreamCaps, close: () => void): () => void {
     const mine = byCredential.get(credential)
     const orgOpen = byOrg.get(orgId) ?? 0
+    const fromAddress = byAddress.get(address) ?? 0
     if (total >= caps.total) throw full(`too many open event streams on this server (${total}/${caps.total})`)
+    if (fromAddress >= caps.perAddress) throw full(`too many open event streams from this address (${fromAddress}/${caps.perAddress})`)
     if (orgOpen >= caps.perOrg) throw full(`too many open event streams for this organisation (${orgOpen}/${caps.perOrg})`)
     if ((mine?.size ?? 0) >= caps.perCredential)
       throw full(`too many open event streams for this credential (${mine!.size}/${caps.perCredential})`)
@@ -76,6 +81,7 @@ export function createStreamRegistry(shared?: SharedLeases) {
     if (!mine) byCredential.set(credential, set)
     set.add(close)
     byOrg.set(orgId, orgOpen + 1)
+    byAddress.set(address, fromAddress + 1)
     total++
     let released = false
     return () => {
@@ -86,6 +92,9 @@ export function createStreamRegistry(shared?: SharedLeases) {
       const left = (byOrg.get(orgId) ?? 1) - 1
       if (left === 0) byOrg.delete(orgId)
       else byOrg.set(orgId, left)
+      const fromHere = (byAddress.get(address) ?? 1) - 1
+      if (fromHere === 0) byAddress.delete(address)
+      else byAddress.set(address, fromHere)
       total--
     }
   }
@@ -105,8 +114,8 @@ export function createStreamRegistry(shared?: SharedLeases) {
      * Takes a slot for one stream, or throws 429 naming the cap that is full. `close` ends the stream
      * (called by `end`); the returned function gives the slot back and is safe to call more than once.
      */
-    acquire(credential: string, orgId: string, caps: StreamCaps, close: () => void): MaybePromise<() => void> {
-      const release = takeHere(credential, orgId, caps, close)
+    acquire(credential: string, orgId: string, address: string, caps: StreamCaps, close: () => void): MaybePromise<() => void> {
+      const release = takeHere(credential, orgId, address, caps, close)
       if (!shared) return release
       const id = crypto.randomUUID()
       return shared.db.tx(() => claimLease({ id, instance, credential, orgId }, caps, shared.clock.now(), leaseMs)).then(
