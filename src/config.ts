@@ -5,7 +5,11 @@
 import type { Plan } from './db/schema'
 import { descriptorLimit } from './lib/descriptors'
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+import type { LogLevel } from './lib/logger'
+import { ConfigError } from './lib/config-error'
+
+export type { LogLevel }
+export { ConfigError }
 
 export interface Config {
   port: number
@@ -49,7 +53,6 @@ export interface Config {
   bodiesInFlightBytes: number
 }
 
-export class ConfigError extends Error {}
 
 export const SESSION_TTL_CAP_SECONDS = 604_800
 

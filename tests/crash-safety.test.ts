@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import { onPostgres } from './helpers/db'
+import { freePort } from './helpers/process'
 
 /*
  * Crash safety against the real server: continuous ingestion from several clients, `kill -9` in the
@@ -19,8 +20,8 @@ function cli(databaseUrl: string, ...args: string[]): string {
   return proc.stdout.toString().trim()
 }
 
-async function up(port: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
+async function up(port: number, server: Bun.Subprocess<'ignore', 'ignore', 'pipe'>): Promise<void> {
+  for (let i = 0; i < 1000 && server.exitCode === null; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return
     } catch {
@@ -28,7 +29,9 @@ async function up(port: number): Promise<void> {
     }
     await Bun.sleep(10)
   }
-  throw new Error('server did not start')
+  server.kill()
+  await server.exited
+  throw new Error(`server did not start (exit ${server.exitCode}): ${(await new Response(server.stderr).text()).slice(-2000)}`)
 }
 
 // SQLite's own crash safety (its file, its WAL): run once, in the SQLite pass of the suite.
@@ -40,14 +43,14 @@ describe.skipIf(onPostgres)('crash safety', () => {
     const acknowledged = new Set<string>()
     let attempts = 0
     for (let cycle = 0; cycle < CYCLES; cycle++) {
-      const port = 21_000 + Math.floor(Math.random() * 20_000)
+      const port = await freePort()
       const server = Bun.spawn(['bun', 'src/index.ts'], {
         cwd: ROOT,
         env: { ...process.env, DATABASE_URL: file, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error', RATE_LIMIT_ENTERPRISE_PER_MINUTE: '10000000' },
         stdout: 'ignore',
-        stderr: 'ignore',
+        stderr: 'pipe',
       })
-      await up(port)
+      await up(port, server)
       let running = true
       const client = async (c: number) => {
         let i = 0

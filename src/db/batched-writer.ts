@@ -1,4 +1,4 @@
-import { DatabaseUnavailableError, type Db } from './client'
+import { DatabaseUnavailableError, type Db } from './types'
 import { savepoint, type Outcome, type Step } from './work'
 
 /**

@@ -1,5 +1,5 @@
 import type { Logger } from '../lib/logger'
-import type { SqliteDb } from './client'
+import type { SqliteDb } from './types'
 
 const RETRY_FIRST_MS = 1000
 const RETRY_MAX_MS = 60_000

@@ -3,8 +3,8 @@ import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
-import { ConfigError } from '../config'
-import type { OpenOptions, SqliteDb } from './client'
+import { ConfigError } from '../lib/config-error'
+import type { OpenOptions, SqliteDb } from './types'
 import { driveSync, type Op, type Params, type Step } from './work'
 
 export const MIGRATIONS_FOLDER = join(import.meta.dir, '..', '..', 'drizzle', 'sqlite')
