@@ -209,6 +209,37 @@ describe('refusals and lists', () => {
     expect(service.status).toBe(401)
   })
 
+  test('every list takes back only its own cursors, canonical as it gave them: anything else is the same 400', async () => {
+    const t = makeTestApp()
+    const { session, token } = await orgWithToken(t, 'acme', { plan: 'enterprise' })
+    for (let i = 0; i < 3; i++) await submit(t, token, { repo: `svc-${i}` })
+    await submit(t, token, { repo: 'svc-0' })
+    const page = async (path: string) => (await t.request('GET', path, { token: session })).json.next_cursor as string
+    const cursors = {
+      executions: await page('/v1/executions?org=acme&repo=svc-0&limit=1'),
+      repos: await page('/v1/repos?limit=1'),
+      audit: await page('/v1/audit-log?limit=1'),
+    }
+    expect((await t.request('GET', '/v1/executions?org=acme&repo=svc-0&limit=1', { token: session })).status).toBe(200)
+    const urls = { executions: '/v1/executions?org=acme&repo=svc-0&cursor=', repos: '/v1/repos?cursor=', audit: '/v1/audit-log?cursor=' }
+    for (const [list, url] of Object.entries(urls)) {
+      const own = cursors[list as keyof typeof cursors]
+      expect([list, (await t.request('GET', url + own, { token: session })).status]).toEqual([list, 200])
+      const others = Object.entries(cursors).filter(([name]) => name !== list && !(list === 'repos')).map(([, c]) => c)
+      for (const bad of [`${own}A`, `${own}=`, 'not*base64', ...others]) {
+        const res = await t.request('GET', url + encodeURIComponent(bad), { token: session })
+        expect([list, bad, res.status, res.json]).toEqual([list, bad, 400, { error: 'invalid query: cursor is not a cursor this API returned' }])
+      }
+    }
+    // The longest name the policy allows ends a page: its cursor (672 characters) is taken back.
+    const longest = Array.from({ length: 5 }, () => 'a'.repeat(100)).join('/')
+    expect((await submit(t, token, { repo: longest })).status).toBe(201)
+    const first = await t.request('GET', '/v1/repos?limit=1', { token: session })
+    expect(first.json.repos[0].name).toBe(longest)
+    const next = await t.request('GET', `/v1/repos?limit=1&cursor=${first.json.next_cursor}`, { token: session })
+    expect([next.status, next.json.repos[0].name]).toEqual([200, 'svc-0'])
+  })
+
   test('an invalid cursor is 400 for an unknown repository too', async () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)

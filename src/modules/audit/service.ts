@@ -1,4 +1,7 @@
 import type { Db } from '../../db/client'
+import { badRequest } from '../../http/errors'
+import { isoSeconds } from '../../lib/clock'
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../../lib/cursor'
 import { run, type Step } from '../../db/work'
 import { auditId } from '../../lib/ids'
 import { jsonString, type Logger } from '../../lib/logger'
@@ -65,5 +68,34 @@ export async function auditNow(db: Db, logger: Logger, now: number, event: Audit
   } catch (error) {
     logger.audit(auditLine(event))
     logger.error('audit row not written', { action: event.action, error: error instanceof Error ? error.message : String(error) })
+  }
+}
+
+type AuditRow = { id: string; action: string; actor: string; target: string | null; metadata: string; remote: string | null; created_at: number }
+const AUDIT_PAGE = 'SELECT id, action, actor, target, metadata, remote, created_at FROM audit_events WHERE org_id = ? AND id < ? ORDER BY id DESC LIMIT ?'
+const AUDIT_ID = /^aud_[0-9a-z]{26}$/
+
+/** One organisation's audit events, newest first, `limit` at a time from `cursor` (400 for a cursor this API did not return). */
+export async function auditPage(db: Db, orgId: string, limit: number, cursor?: string) {
+  let before = 'aud_~'
+  if (cursor !== undefined) {
+    const key = decodeCursor(cursor, AUDIT_ID)
+    if (key === null) throw badRequest(INVALID_CURSOR)
+    before = key
+  }
+  const rows = await db.all<AuditRow>(AUDIT_PAGE, [orgId, before, limit + 1])
+  const more = rows.length > limit
+  if (more) rows.pop()
+  return {
+    events: rows.map((row) => ({
+      id: row.id,
+      action: row.action,
+      actor: row.actor,
+      target: row.target,
+      metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+      remote: row.remote,
+      created_at: isoSeconds(row.created_at),
+    })),
+    next_cursor: more ? encodeCursor(rows[rows.length - 1]!.id) : null,
   }
 }

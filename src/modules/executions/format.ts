@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor } from '../../lib/cursor'
 import type { Outcome } from '../../db/schema'
 import { isoSeconds } from '../../lib/clock'
 
@@ -49,12 +50,8 @@ export function executionView(row: ExecutionRow) {
 
 export type ExecutionView = ReturnType<typeof executionView>
 
-/** Cursors are opaque to clients: base64url of the last id they were given. */
-export function encodeCursor(id: string): string {
-  return Buffer.from(id).toString('base64url')
-}
+const EXECUTION_ID = /^exe_[0-9a-z]{26}$/
 
-export function decodeCursor(cursor: string): string | null {
-  const id = Buffer.from(cursor, 'base64url').toString()
-  return /^exe_[0-9a-z]{26}$/.test(id) ? id : null
-}
+export { encodeCursor }
+/** The execution id a list cursor names, or null (lib/cursor.ts). */
+export const decodeExecutionCursor = (cursor: string) => decodeCursor(cursor, EXECUTION_ID)

@@ -1,6 +1,7 @@
 import { HttpError } from '../../http/errors'
 import { Lru } from '../../lib/lru'
-import { decodeCursor, encodeCursor, executionView } from './format'
+import { decodeExecutionCursor, encodeCursor, executionView } from './format'
+import { INVALID_CURSOR } from '../../lib/cursor'
 import type { Db } from '../../db/client'
 import { executionQueries as q, REPO_BY_NAME, type RepoRow } from './queries'
 import type { ExecutionRow } from './format'
@@ -11,7 +12,7 @@ const LIST_CACHE_ENTRIES = 2000
 /** The pages' JSON together: one token walking thousands of cursors of long runs cannot grow the process past this. */
 const LIST_CACHE_BYTES = 8 * 1024 * 1024
 const EMPTY_LIST = JSON.stringify({ executions: [], total: 0, next_cursor: null })
-const badCursor = () => new HttpError(400, 'invalid query: cursor is not a cursor this API returned')
+const badCursor = () => new HttpError(400, INVALID_CURSOR)
 
 export interface ListOptions {
   limit: number
@@ -31,7 +32,7 @@ export function createListCache(db: Db) {
   async function page(repo: RepoRow, repoName: string, options: ListOptions) {
     let before = NO_CURSOR
     if (options.cursor !== undefined) {
-      const decoded = decodeCursor(options.cursor)
+      const decoded = decodeExecutionCursor(options.cursor)
       if (decoded === null) throw badCursor()
       before = decoded
     }
@@ -56,7 +57,7 @@ export function createListCache(db: Db) {
       const repo = await db.get<RepoRow>(REPO_BY_NAME, [orgId, repoName])
       if (!repo) {
         // The same answer to a bad cursor whether or not the repository exists yet.
-        if (options.cursor !== undefined && decodeCursor(options.cursor) === null) throw badCursor()
+        if (options.cursor !== undefined && decodeExecutionCursor(options.cursor) === null) throw badCursor()
         return EMPTY_LIST
       }
       const key = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`

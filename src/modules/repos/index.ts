@@ -38,7 +38,7 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
       auth: 'read',
       query: t.Object({
         limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 50, error: 'limit must be an integer from 1 to 100' })),
-        cursor: t.Optional(t.String({ maxLength: 300 })),
+        cursor: t.Optional(t.String({ maxLength: 2048 })),
       }),
       response: {
         200: t.Object({ repos: t.Array(RepoView), total: t.Integer(), limit: t.Integer(), next_cursor: t.Union([t.String(), t.Null()]) }, { description: "The organisation's repositories, by name" }),

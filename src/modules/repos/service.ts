@@ -1,3 +1,4 @@
+import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../../lib/cursor'
 import type { Db } from '../../db/client'
 import type { Plan } from '../../db/schema'
 import { isoSeconds } from '../../lib/clock'
@@ -49,8 +50,9 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
     async list(orgId: string, limit: number, cursor?: string) {
       let after = ''
       if (cursor !== undefined) {
-        after = Buffer.from(cursor, 'base64url').toString()
-        if (!after) throw badRequest('invalid query: cursor is not a cursor this API returned')
+        // Any stored name (rows from before the name policy too), bounded in length.
+        after = decodeCursor(cursor, /^[^\0]{1,504}$/) ?? ''
+        if (!after) throw badRequest(INVALID_CURSOR)
       }
       const rows = await db.all<RepoRow>(
         'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name > ? ORDER BY name LIMIT ?',
@@ -62,7 +64,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
         repos: await Promise.all(rows.map(view)),
         total: await count(orgId),
         limit,
-        next_cursor: more ? Buffer.from(rows[rows.length - 1]!.name).toString('base64url') : null,
+        next_cursor: more ? encodeCursor(rows[rows.length - 1]!.name) : null,
       }
     },
 
