@@ -1,17 +1,11 @@
 import type { Db } from '../../db/client'
 import { run, type Step } from '../../db/work'
-import type { Outcome } from '../../db/schema'
+import type { InsertedExecution } from '../executions/service'
 
 export const DAY_MS = 86_400_000
 
-export interface RolledExecution {
-  org_id: string
-  repo_id: number
-  created_at: number
-  agent_type: string
-  outcome: Outcome
-  coverage: number
-}
+/** What a day's rollup adds or takes away per run: the executions feature's own description of a new run. */
+export type RolledExecution = InsertedExecution
 
 /**
  * Maintains `daily_rollups` alongside executions. Callers run these inside the transaction that inserts
