@@ -3,12 +3,12 @@ import type { Config } from './config'
 import type { Db } from './db/client'
 import { type Clock, systemClock } from './lib/clock'
 import { createLogger, type Logger } from './lib/logger'
-import { createAuthenticator, sessionCredential, tokenCredential, type CredentialLimiter } from './http/auth'
+import { authPlugin, createAuthenticator, sessionCredential, tokenCredential, type CredentialLimiter } from './http/auth'
 import { createBodyReader, type BodyLimits } from './http/body'
 import { addressBucket, clientAddress } from './http/client-address'
 import { corePlugin } from './http/core'
-import { createRateLimiter, databaseTake, type AddressLimit } from './http/rate-limit'
-import { redisClient, redisTake } from './http/rate-limit-redis'
+import { createRateLimiter, type AddressLimit } from './http/rate-limit'
+import { limitStore } from './http/rate-limit-store'
 import type { RedisClient } from 'bun'
 import { createDocumentedResponses } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
@@ -40,10 +40,8 @@ import { createRepoService } from './modules/repos/service'
 import { sessionsModule } from './modules/sessions'
 import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
-import { createTokenVerifier, type TokenVerifier } from './modules/tokens/verifier'
-import { createCluster } from './modules/cluster'
-import type { ExecutionView } from './modules/executions/format'
-import type { OrgDirectory } from './modules/orgs/directory'
+import { createTokenVerifier } from './modules/tokens/verifier'
+import { clustered } from './modules/cluster'
 
 export interface AppDeps {
   config: Config
@@ -73,36 +71,14 @@ export function createApp(deps: AppDeps) {
   // Stream caps per credential and organisation count every instance's streams on PostgreSQL (leases in the
   // database); one SQLite process counts its own.
   const leases = db.dialect === 'postgres' ? { db, clock, logger, leaseMs: deps.streamTiming?.leaseMs } : undefined
-  const local = { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(leases), bus: createExecutionBus() }
-  // Every instance on the database hears what this one changed (modules/cluster.ts): a change made here
-  // is applied here and told to the others, which apply it to their own caches and streams.
-  const cluster = createCluster(
+  const { verifier, orgs, streams, bus, cluster } = clustered(
+    { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(leases), bus: createExecutionBus() },
     db,
     logger,
-    {
-      receive(message) {
-        if (message.kind === 'token') local.verifier.invalidate(message.id)
-        else if (message.kind === 'org') local.orgs.invalidate(message.id)
-        else if (message.kind === 'ended') local.streams.end(message.credential)
-        else local.bus.publish(message.key, message.execution as ExecutionView)
-      },
-      // A message may have been missed: nothing cached may outlive a change it would have announced.
-      lost() {
-        local.verifier.flush()
-        local.orgs.flush()
-      },
-    },
     deps.clusterTiming,
   )
-  const verifier: TokenVerifier = { ...local.verifier, invalidate: (id) => (local.verifier.invalidate(id), cluster.tell({ kind: 'token', id })) }
-  const orgs: OrgDirectory = { ...local.orgs, invalidate: (id) => (local.orgs.invalidate(id), cluster.tell({ kind: 'org', id })) }
-  const streams = { ...local.streams, end: (credential: string) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) }
-  const bus = { ...local.bus, publish: (key: string, execution: Parameters<typeof local.bus.publish>[1]) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) }
   const sessions = createSessionStore(db, clock)
-  // Shared by every instance in Redis or on PostgreSQL unless configured otherwise (http/rate-limit.ts).
-  const limitStore = config.rateLimitStore ?? (config.redisUrl ? 'redis' : db.dialect === 'postgres' ? 'database' : 'memory')
-  const redis = limitStore === 'redis' ? (deps.redis ?? redisClient(config.redisUrl!)) : undefined
-  const sharedTake = redis ? redisTake(redis, clock, logger, config.redisKeyPrefix) : limitStore === 'database' ? databaseTake(db, clock) : undefined
+  const { take: sharedTake, redis } = limitStore({ config, db, clock, logger, redis: deps.redis })
   const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedTake)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
   const limitDenials = (address: string) =>
@@ -139,7 +115,8 @@ export function createApp(deps: AppDeps) {
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)
   const analytics = createAnalytics(db)
-  const guarded = { authenticate, limiter, body }
+  const auth = authPlugin(authenticate, limiter, body)
+  const guarded = { auth }
   const docs = createDocumentedResponses()
 
   // Elysia takes the path from a fixed offset of the URL (11: it assumes a hostname of at least "a.bc"), so
@@ -154,7 +131,7 @@ export function createApp(deps: AppDeps) {
     .use(healthModule(docs, db))
     .use(metricsModule({ config, metrics, limitAddress }))
     .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(sessionCredential(id)) }))
-    .use(authModule({ verifier, orgs, addressLimiter: limitAddress, body, docs }))
+    .use(authModule({ verifier, orgs, limitAddress: limitAddress, body, docs }))
     .use(
       tokensModule({
         db,
@@ -167,7 +144,7 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(tokenCredential(id)),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy }))
+    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy, authenticate }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))

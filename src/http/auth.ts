@@ -212,3 +212,6 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
     }),
   })
 }
+
+/** The one auth plugin of an app: built once by createApp, `.use`d by every feature with guarded routes. */
+export type AuthPlugin = ReturnType<typeof authPlugin>

@@ -1,5 +1,10 @@
 import type { Db } from '../db/client'
 import type { Logger } from '../lib/logger'
+import type { ExecutionBus } from './executions/bus'
+import type { ExecutionView } from './executions/format'
+import type { StreamRegistry } from './executions/stream-registry'
+import type { OrgDirectory } from './orgs/directory'
+import type { TokenVerifier } from './tokens/verifier'
 
 /*
  * What one instance tells the others sharing its database, so that nothing cached in a process outlives a
@@ -125,5 +130,45 @@ export function createCluster(db: Db, logger: Pick<Logger, 'warn' | 'info'>, han
       const unlisten = await listening.catch(() => null)
       await unlisten?.()
     },
+  }
+}
+
+/** This process's caches and streams, which other instances' changes must reach. */
+export interface Local {
+  verifier: TokenVerifier
+  orgs: OrgDirectory
+  streams: StreamRegistry
+  bus: ExecutionBus
+}
+
+/**
+ * The same four, told to every instance on the database: a change made here is applied here and told to
+ * the others, which apply it to their own caches and streams; a message missed drops the caches.
+ */
+export function clustered(local: Local, db: Db, logger: Pick<Logger, 'warn' | 'info'>, timing?: typeof CLUSTER_TIMING): Local & { cluster: Cluster } {
+  const cluster = createCluster(
+    db,
+    logger,
+    {
+      receive(message) {
+        if (message.kind === 'token') local.verifier.invalidate(message.id)
+        else if (message.kind === 'org') local.orgs.invalidate(message.id)
+        else if (message.kind === 'ended') local.streams.end(message.credential)
+        else local.bus.publish(message.key, message.execution as ExecutionView)
+      },
+      // A message may have been missed: nothing cached may outlive a change it would have announced.
+      lost() {
+        local.verifier.flush()
+        local.orgs.flush()
+      },
+    },
+    timing,
+  )
+  return {
+    cluster,
+    verifier: { ...local.verifier, invalidate: (id) => (local.verifier.invalidate(id), cluster.tell({ kind: 'token', id })) },
+    orgs: { ...local.orgs, invalidate: (id) => (local.orgs.invalidate(id), cluster.tell({ kind: 'org', id })) },
+    streams: { ...local.streams, end: (credential) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) },
+    bus: { ...local.bus, publish: (key, execution) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) },
   }
 }

@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia'
-import type { BodyReader } from '../../http/body'
-import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
+import { type AuthPlugin } from '../../http/auth'
 import { paymentRequired } from '../../http/errors'
 import { errors, Timestamp } from '../../http/schemas'
 import type { Clock } from '../../lib/clock'
@@ -18,9 +17,9 @@ export const AnalyticsReport = t.Object({
   agents: t.Array(t.Object({ agent_type: t.String(), executions: t.Integer(), fail_rate: t.Number() })),
 }, { description: 'Coverage analytics over the window' })
 
-export function analyticsModule(deps: { analytics: Analytics; clock: Clock; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader }) {
+export function analyticsModule(deps: { analytics: Analytics; clock: Clock; auth: AuthPlugin }) {
   return new Elysia({ name: 'analytics' })
-    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
+    .use(deps.auth)
     .get(
       '/v1/analytics',
       ({ principal, query }) => {

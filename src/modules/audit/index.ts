@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia'
-import type { BodyReader } from '../../http/body'
-import { authPlugin, type Authenticate, type CredentialLimiter } from '../../http/auth'
+import { type AuthPlugin } from '../../http/auth'
 import { paymentRequired } from '../../http/errors'
 import { auditPage } from './service'
 import { errors, Timestamp } from '../../http/schemas'
@@ -8,9 +7,9 @@ import type { Db } from '../../db/client'
 import { SECURITY } from '../../http/security'
 import { PLAN_LIMITS } from '../plans'
 
-export function auditModule(deps: { db: Db; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader }) {
+export function auditModule(deps: { db: Db; auth: AuthPlugin }) {
   return new Elysia({ name: 'audit-log' })
-    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
+    .use(deps.auth)
     .get(
       '/v1/audit-log',
       async ({ principal, query }) => {

@@ -8,7 +8,7 @@ import type { OrgDirectory, OrgSummary } from '../orgs/directory'
 import type { TokenVerifier, VerifiedToken } from '../tokens/verifier'
 
 
-export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; addressLimiter?: AddressLimit; body: BodyReader; docs: DocumentedResponses }) {
+export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; limitAddress?: AddressLimit; body: BodyReader; docs: DocumentedResponses }) {
   deps.docs.add('POST', '/v1/auth/validate', {
     200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
     ...errors(400, 401, 413, 415, 429),
@@ -32,7 +32,7 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
     {
       // Limited per address before the body is read.
       parse({ request, server, set }) {
-        return andThen(deps.addressLimiter?.(request, server, set as any), () => deps.body.json(request, server))
+        return andThen(deps.limitAddress?.(request, server, set as any), () => deps.body.json(request, server))
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
       body: t.Object({ token: t.String({ error: 'malformed request', description: 'An API token, `nlp_` + 40 hex' }) }, { error: 'malformed request', examples: [{ token: 'nlp_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f901' }] }),

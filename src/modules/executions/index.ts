@@ -1,7 +1,6 @@
 import { addressBucket, clientAddress } from '../../http/client-address'
 import { Elysia, t } from 'elysia'
-import type { BodyReader } from '../../http/body'
-import { authPlugin, credentialKey, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
+import { credentialKey, type Authenticate, type Principal, type AuthPlugin } from '../../http/auth'
 import { badRequest, forbidden, invalidToken } from '../../http/errors'
 import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
@@ -22,13 +21,13 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
   const { store, docs } = deps
   docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
   docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
   const requiredScope = { 'x-required': ['org', 'repo'] }
   return new Elysia({ name: 'executions' })
-    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
+    .use(deps.auth)
     .post(
       '/v1/executions',
       async ({ principal, body, request, set }) => {

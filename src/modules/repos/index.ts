@@ -1,6 +1,5 @@
 import { Elysia, t } from 'elysia'
-import type { BodyReader } from '../../http/body'
-import { authPlugin, type Authenticate, type CredentialLimiter, type Principal } from '../../http/auth'
+import { type Principal, type AuthPlugin } from '../../http/auth'
 import { errors, NullableTimestamp } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import { actorOf } from '../../http/actor'
@@ -19,7 +18,7 @@ export const RepoView = t.Object({
   last_execution_at: NullableTimestamp,
 }, { description: 'A repository' })
 
-export function reposModule(deps: { repos: RepoService; authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
+export function reposModule(deps: { repos: RepoService; auth: AuthPlugin; trustProxy: boolean }) {
   const patchBody = t.Object({
     default_branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'default_branch must be a string of 1-255 characters' })),
     private: t.Optional(t.Boolean({ error: 'private must be true or false' })),
@@ -33,7 +32,7 @@ export function reposModule(deps: { repos: RepoService; authenticate: Authentica
   const patch = ({ principal, params, body, request, server }: { principal: Principal; params: { repo?: string; '*'?: string }; body: typeof patchBody.static; request: Request; server: Peer }) =>
     deps.repos.update(actorOf(principal, request, server, deps.trustProxy), repoFromPath(params), body)
   return new Elysia({ name: 'repos' })
-    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
+    .use(deps.auth)
     .get('/v1/repos', ({ principal, query }) => deps.repos.list(principal.org.id, query.limit ?? 50, query.cursor), {
       auth: 'read',
       query: t.Object({

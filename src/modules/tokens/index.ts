@@ -1,7 +1,6 @@
 import { Elysia, t } from 'elysia'
 import type { Authenticate, Principal } from '../../http/auth'
-import type { BodyReader } from '../../http/body'
-import { authPlugin, type CredentialLimiter } from '../../http/auth'
+import { type AuthPlugin } from '../../http/auth'
 import { errors } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import { CreatedToken, CreateTokenBody, RotatedToken, TokenParams, TokenView, AgentType } from './model'
@@ -9,11 +8,11 @@ import { createToken, getToken, listTokens, revokeToken, rotateToken, updateAgen
 import { actorOf } from '../../http/actor'
 import type { Peer } from '../../http/client-address'
 
-export function tokensModule(deps: TokenDeps & { authenticate: Authenticate; limiter?: CredentialLimiter; body: BodyReader; trustProxy: boolean }) {
+export function tokensModule(deps: TokenDeps & { auth: AuthPlugin; trustProxy: boolean }) {
   const detail = (summary: string) => ({ tags: ['Tokens'], summary, security: SECURITY.session })
   const who = (principal: Principal, request: Request, server: Peer) => actorOf(principal, request, server, deps.trustProxy)
   return new Elysia({ name: 'tokens' })
-    .use(authPlugin(deps.authenticate, deps.limiter, deps.body))
+    .use(deps.auth)
     .get('/v1/tokens', async ({ principal }) => ({ tokens: await listTokens(deps, principal.org.id) }), {
       auth: 'session',
       response: { 200: t.Object({ tokens: t.Array(TokenView) }, { description: "The organisation's tokens" }), ...errors(401, 403, 429) },

@@ -1,0 +1,21 @@
+import type { RedisClient } from 'bun'
+import type { Config } from '../config'
+import type { Db } from '../db/client'
+import type { Clock } from '../lib/clock'
+import type { Logger } from '../lib/logger'
+import { databaseTake, type SharedTake } from './rate-limit'
+import { redisClient, redisTake } from './rate-limit-redis'
+
+/**
+ * Where rate-limit state lives (RATE_LIMIT_STORE): Redis when REDIS_URL is set, the database on
+ * PostgreSQL (both shared by every instance), else this process's memory (no `take`: the limiter's own).
+ */
+export function limitStore(deps: { config: Config; db: Db; clock: Clock; logger: Logger; redis?: RedisClient }): { take?: SharedTake; redis?: RedisClient } {
+  const { config, db } = deps
+  const store = config.rateLimitStore ?? (config.redisUrl ? 'redis' : db.dialect === 'postgres' ? 'database' : 'memory')
+  if (store === 'redis') {
+    const redis = deps.redis ?? redisClient(config.redisUrl!)
+    return { take: redisTake(redis, deps.clock, deps.logger, config.redisKeyPrefix), redis }
+  }
+  return store === 'database' ? { take: databaseTake(db, deps.clock) } : {}
+}
