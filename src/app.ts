@@ -154,7 +154,9 @@ export function createApp(deps: AppDeps) {
       const hooks = route.hooks as { body?: Record<string, unknown>; detail?: Record<string, any> }
       return { method: route.method, path: route.path, body: hooks.body, detail: hooks.detail, auth: (hooks.detail?.security?.length ?? 0) > 0 }
     })
-  return Object.assign(app, { services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
+  /** Resolves once the work the server started on its own (bookkeeping writes) has landed: what tests wait for instead of sleeping. */
+  const settled = () => verifier.settled()
+  return Object.assign(app, { settled, services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
 }
 
 export type App = ReturnType<typeof createApp>

@@ -395,8 +395,8 @@ describe('POST /v1/auth/validate', () => {
     const token = await createToken(t, session)
     const writes: number[] = []
     const lastUsed = async () => (await t.db.get<{ last_used_at: number }>('SELECT last_used_at FROM api_tokens'))!.last_used_at
-    // The write is bookkeeping that does not hold up the answer: give it a moment to land.
-    const settled = () => Bun.sleep(100)
+    // The write is bookkeeping that does not hold up the answer: wait for it to land.
+    const settled = () => t.app.settled()
     await t.request('POST', '/v1/auth/validate', { body: { token: token.secret } })
     await settled()
     writes.push(await lastUsed())

@@ -57,6 +57,8 @@ export interface TokenVerifier {
   invalidate(tokenId: string): void
   /** Drops every entry (a change announced by another instance may have been missed). */
   flush(): void
+  /** Resolves once the bookkeeping writes started so far (last_used_at) have landed. */
+  settled(): Promise<void>
   stats: { hits: number; misses: number }
 }
 
@@ -91,6 +93,7 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
   /** token id → hash, so an invalidation by id finds the entry. */
   const hashOf = new Map<string, string>()
   const stats = { hits: 0, misses: 0 }
+  const pending = new Set<Promise<unknown>>()
 
   function forget(hash: string): void {
     const entry = cache.get(hash)
@@ -125,10 +128,14 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     if (now - entry.lastUsedWrittenAt >= LAST_USED_WRITE_INTERVAL_MS) {
       entry.lastUsedWrittenAt = now
       // Bookkeeping, never a reason to refuse a valid token: a failed write is logged and retried next minute.
-      db.run(TOUCH, [now, entry.tokenId]).catch((error) => {
-        entry.lastUsedWrittenAt = 0
-        logger?.warn('last_used_at not written', { error: (error as Error).message })
-      })
+      const write = db
+        .run(TOUCH, [now, entry.tokenId])
+        .catch((error) => {
+          entry.lastUsedWrittenAt = 0
+          logger?.warn('last_used_at not written', { error: (error as Error).message })
+        })
+        .finally(() => pending.delete(write))
+      pending.add(write)
     }
     const bucket = bucketFor(entry)
     return { tokenId: entry.tokenId, orgId: entry.orgId, scopes: entry.scopes, agentType: entry.agentType, bucket }
@@ -181,6 +188,9 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     flush() {
       cache.clear()
       hashOf.clear()
+    },
+    async settled() {
+      await Promise.all([...pending])
     },
   }
 }
