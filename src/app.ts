@@ -10,7 +10,7 @@ import { corePlugin } from './http/core'
 import { createRateLimiter, type AddressLimit } from './http/rate-limit'
 import { limitStore } from './http/rate-limit-store'
 import type { RedisClient } from 'bun'
-import { createDocumentedResponses } from './http/schemas'
+import { createDocumentedResponses, type Json } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
 import { rollups } from './modules/analytics/rollups'
@@ -151,7 +151,7 @@ export function createApp(deps: AppDeps) {
     .use(badgesModule({ data: badgeData, renderer, docs, refuse: authenticate.refuse }))
   docs.routes = () =>
     app.routes.map((route) => {
-      const hooks = route.hooks as { body?: Record<string, unknown>; detail?: Record<string, any> }
+      const hooks = route.hooks as { body?: Json; detail?: Json }
       return { method: route.method, path: route.path, body: hooks.body, detail: hooks.detail, auth: (hooks.detail?.security?.length ?? 0) > 0 }
     })
   /** Resolves once the work the server started on its own (bookkeeping writes) has landed: what tests wait for instead of sleeping. */

@@ -48,7 +48,7 @@ async function main(argv: string[]): Promise<number> {
   const db = await connectDatabase(config.databaseUrl, { poolSize: 2, statementTimeoutMs: config.databaseStatementTimeoutMs })
   try {
     const output = await runCommand(db, config, positionals, {
-      plan: values.plan as any,
+      plan: values.plan !== undefined && isPlan(values.plan) ? values.plan : undefined,
       name: values.name,
       org: values.org,
       user: values.user,

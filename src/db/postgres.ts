@@ -46,8 +46,8 @@ function translator() {
 }
 
 /** int8 (times in milliseconds, counts) and numeric (sums) arrive as strings; our values are all safe integers or doubles. */
-function numbers(result: any): unknown[] {
-  const columns: { name: string; type: number }[] | null = result.columns
+function numbers(result: Record<string, unknown>[] & { columns?: { name: string; type: number }[] | null }): unknown[] {
+  const columns = result.columns
   if (columns) {
     const wide = columns.filter((c) => c.type === INT8 || c.type === NUMERIC).map((c) => c.name)
     if (wide.length > 0)
@@ -127,7 +127,7 @@ export function postgresDb(pool: SQL, label: string): Db {
       return p === undefined ? null : p
     })
     try {
-      const result = await on.unsafe(pg(text), values as any[])
+      const result = await on.unsafe(pg(text), values)
       lastOk = Date.now()
       return rows ? numbers(result) : (result as unknown as { count: number }).count
     } catch (error) {

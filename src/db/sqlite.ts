@@ -1,4 +1,4 @@
-import { Database } from 'bun:sqlite'
+import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
@@ -63,9 +63,9 @@ export function sqliteDb(sqlite: Database, path: string): SqliteDb {
     if (!s) statements.set(text, (s = sqlite.prepare(text)))
     return s
   }
-  const all = (text: string, params: Params) => statement(text).all(...(params as any[])) as unknown[]
-  const run = (text: string, params: Params) => statement(text).run(...(params as any[])).changes
-  const get = (text: string, params: Params) => (statement(text).get(...(params as any[])) as unknown) ?? null
+  const all = (text: string, params: Params) => statement(text).all(...(params as SQLQueryBindings[])) as unknown[]
+  const run = (text: string, params: Params) => statement(text).run(...(params as SQLQueryBindings[])).changes
+  const get = (text: string, params: Params) => (statement(text).get(...(params as SQLQueryBindings[])) as unknown) ?? null
   let savepoints = 0
   function exec(op: Op): unknown {
     switch (op.kind) {

@@ -48,7 +48,7 @@ export type Need = 'session' | 'execute' | 'read' | 'stream'
 
 
 /** Rate limiting hooks in here once the credential is known (see http/rate-limit.ts). */
-export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, any> }) => MaybePromise<void>
+export type CredentialLimiter = (principal: Principal, set: { headers: Record<string, unknown> }) => MaybePromise<void>
 
 /** The one name of a credential (`t:<token id>`, `s:<session id>`), for stream slots, tickets and ending what it opened. */
 export const tokenCredential = (id: string) => `t:${id}`
@@ -190,7 +190,7 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   // Where the principal waits between the hook that resolves it and `resolve`: one map per app, keyed by
   // the request (a property added to Elysia's context object would change its shape and cost every route).
   const resolved = new WeakMap<Request, Principal>()
-  const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, any> }): MaybePromise<void> => {
+  const gate = (need: Need, request: Request, server: Peer, set: { headers: Record<string, unknown> }): MaybePromise<void> => {
     if (resolved.has(request)) return
     return andThen(authenticate(need, request, server), (principal) =>
       andThen(limiter?.(principal, set), () => {
@@ -201,10 +201,10 @@ export function authPlugin(authenticate: Authenticate, limiter: CredentialLimite
   return new Elysia({ name: 'auth' }).macro({
     auth: (need: Need) => ({
       parse({ request, server, set }) {
-        return andThen(gate(need, request, server, set as any), () => body.json(request, server))
+        return andThen(gate(need, request, server, set), () => body.json(request, server))
       },
       transform({ request, server, set }) {
-        return gate(need, request, server, set as any)
+        return gate(need, request, server, set)
       },
       resolve({ request }) {
         return { principal: resolved.get(request)! }

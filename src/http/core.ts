@@ -104,7 +104,7 @@ export function corePlugin(deps: CoreDeps) {
       } else if (code === 'VALIDATION' && (error as ValidationError).type !== 'response') {
         const e = error as ValidationError
         status = 400
-        message = validationMessage(e.type, (e as any).customError, e.valueError as any)
+        message = validationMessage(e.type, (e as { customError?: unknown }).customError, e.valueError as Parameters<typeof validationMessage>[2])
       } else if (code === 'PARSE') {
         status = 400
         message = 'malformed request'

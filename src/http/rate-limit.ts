@@ -116,4 +116,4 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
 export type RateLimiter = ReturnType<typeof createRateLimiter>
 
 /** The per-client-address limit of unauthenticated routes: sets RateLimit-* headers, throws 429 when spent. */
-export type AddressLimit = (request: Request, server: Peer, set: { headers: Record<string, any> }) => MaybePromise<void>
+export type AddressLimit = (request: Request, server: Peer, set: { headers: Record<string, unknown> }) => MaybePromise<void>

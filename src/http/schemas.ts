@@ -28,12 +28,20 @@ export function errors<const S extends number>(...statuses: S[]): Record<S, TSch
 export const Timestamp = t.String({ description: 'ISO 8601 UTC, second precision', examples: ['2026-03-18T09:00:00Z'] })
 export const NullableTimestamp = t.Union([Timestamp, t.Null()])
 
+/**
+ * A JSON object read key by key without a declared shape: OpenAPI fragments, a route's `detail`, a
+ * provider's webhook payload. `any` (the one alias in src) because these are walked generically and
+ * every value is checked with typeof where it matters.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = Record<string, any>
+
 /** What the document's finishing pass (modules/docs/exact.ts) reads from each route. */
 export interface RouteFacts {
   method: string
   path: string
-  body?: Record<string, any>
-  detail?: Record<string, any>
+  body?: Json
+  detail?: Json
   auth?: boolean
 }
 

@@ -2,10 +2,25 @@
  * Turns an Elysia/TypeBox validation failure into the contract's message:
  * `invalid body: name must be a string of 1-64 characters`.
  */
+/** The parts of a TypeBox/JSON schema a message is made from. */
+interface Schema {
+  anyOf?: Schema[]
+  const?: unknown
+  type?: string
+  minLength?: number
+  maxLength?: number
+  pattern?: string
+  minimum?: number
+  maximum?: number
+  minItems?: number
+  maxItems?: number
+  [key: string]: unknown
+}
+
 interface ValueError {
   path?: string
   value?: unknown
-  schema?: Record<string, any>
+  schema?: Schema
 }
 
 function range(min: unknown, max: unknown, unit = ''): string {
@@ -15,14 +30,14 @@ function range(min: unknown, max: unknown, unit = ''): string {
   return ''
 }
 
-function describe(schema: Record<string, any> | undefined): string {
+function describe(schema: Schema | undefined): string {
   if (!schema) return 'is not valid'
   if (Array.isArray(schema.anyOf)) {
-    const consts = schema.anyOf.filter((s: any) => s.const !== undefined).map((s: any) => s.const)
+    const consts = schema.anyOf.filter((s) => s.const !== undefined).map((s) => s.const)
     if (consts.length === schema.anyOf.length) return `must be one of ${consts.join(', ')}`
-    const numeric = schema.anyOf.find((s: any) => s.type === 'integer' || s.type === 'number')
+    const numeric = schema.anyOf.find((s) => s.type === 'integer' || s.type === 'number')
     if (numeric) return describe(numeric)
-    const boolean = schema.anyOf.find((s: any) => s.type === 'boolean')
+    const boolean = schema.anyOf.find((s) => s.type === 'boolean')
     if (boolean) return describe(boolean)
   }
   if (schema.const !== undefined) return `must be ${JSON.stringify(schema.const)}`

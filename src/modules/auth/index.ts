@@ -32,7 +32,7 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
     {
       // Limited per address before the body is read.
       parse({ request, server, set }) {
-        return andThen(deps.limitAddress?.(request, server, set as any), () => deps.body.json(request, server))
+        return andThen(deps.limitAddress?.(request, server, set), () => deps.body.json(request, server))
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
       body: t.Object({ token: t.String({ error: 'malformed request', description: 'An API token, `nlp_` + 40 hex' }) }, { error: 'malformed request', examples: [{ token: 'nlp_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f901' }] }),

@@ -56,7 +56,7 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     ...common,
     n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
   })
-  type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: any }
+  type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: { status?: number | string; headers: Record<string, unknown> } }
   const badge = async ({ params, query, request, server, set }: Ctx<typeof badgeQuery.static>) => {
     const coverage = await data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
     return answer(await renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat'), request, set)

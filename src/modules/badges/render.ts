@@ -3,6 +3,9 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
 
+/** Our element trees are plain objects in the shape satori reads (type, props, children), not React elements. */
+type SatoriNode = Parameters<typeof satoriType>[0]
+
 export const STYLES = ['flat', 'flat-square', 'for-the-badge'] as const
 export type BadgeStyle = (typeof STYLES)[number]
 
@@ -165,7 +168,7 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
       const message = shown === null ? 'unknown' : `${shown}%`
       const colour = colourFor(shown)
       return cached(`b\0${style}\0${label}\0${message}`, async () => {
-        const svg = await satori(badgeTree(label, message, colour, style) as any, { height: style === 'for-the-badge' ? 28 : 20, fonts })
+        const svg = await satori(badgeTree(label, message, colour, style) as unknown as SatoriNode, { height: style === 'for-the-badge' ? 28 : 20, fonts })
         return accessible(svg, `${label}: ${message}`)
       })
     },
@@ -173,14 +176,14 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     trend(label: string, values: number[]): Rendered | Promise<Rendered> {
       const shown = shownPercent(values.length ? values[values.length - 1]! : null)
       return cached(`t\0${label}\0${values.join(',')}`, async () => {
-        const svg = await satori(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT) as any, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
+        const svg = await satori(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT) as unknown as SatoriNode, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
         return accessible(svg, `${label} trend: ${shown === null ? 'unknown' : `${shown}%`}`)
       })
     },
     /** The first satori render costs tens of milliseconds (font parsing, layout engine start); pay it before serving. */
     async warm(): Promise<void> {
-      for (const style of STYLES) await satori(badgeTree('coverage', '0%', colourFor(0), style) as any, { height: 20, fonts })
-      await satori(trendTree('coverage', [1, 2], TREND_WIDTH, TREND_HEIGHT) as any, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
+      for (const style of STYLES) await satori(badgeTree('coverage', '0%', colourFor(0), style) as unknown as SatoriNode, { height: 20, fonts })
+      await satori(trendTree('coverage', [1, 2], TREND_WIDTH, TREND_HEIGHT) as unknown as SatoriNode, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
     },
   }
 }

@@ -1,3 +1,4 @@
+import type { Json } from '../../http/schemas'
 import type { Config } from '../../config'
 import type { Plan } from '../../db/schema'
 import { isPlan } from '../plans'
@@ -10,14 +11,14 @@ function planOf(config: Config['razorpay'], planId: unknown, notesPlan: unknown)
 }
 
 /** API.md §4 "Billing webhooks", Razorpay column. */
-export function mapRazorpayEvent(body: Record<string, any>, eventId: string, config: Config['razorpay']): BillingEvent {
+export function mapRazorpayEvent(body: Json, eventId: string, config: Config['razorpay']): BillingEvent {
   const type = typeof body.event === 'string' ? body.event : 'unknown'
   const createdAt = typeof body.created_at === 'number' ? body.created_at * 1000 : 0
   const base: BillingEvent = { provider: 'razorpay', eventId, type, createdAt }
   const subscription = body.payload?.subscription?.entity ?? {}
   const payment = body.payload?.payment?.entity ?? {}
-  const orgOf = (entity: Record<string, any>) => (typeof entity?.notes?.org_id === 'string' ? entity.notes.org_id : undefined)
-  const customerOf = (entity: Record<string, any>) => (typeof entity?.customer_id === 'string' ? entity.customer_id : undefined)
+  const orgOf = (entity: Json) => (typeof entity?.notes?.org_id === 'string' ? entity.notes.org_id : undefined)
+  const customerOf = (entity: Json) => (typeof entity?.customer_id === 'string' ? entity.customer_id : undefined)
   const text = (value: unknown) => (typeof value === 'string' ? value : undefined)
   const subscriptionId = text(subscription.id) ?? text(payment.subscription_id)
   switch (type) {

@@ -1,3 +1,4 @@
+import type { Json } from '../../http/schemas'
 import type Stripe from 'stripe'
 import type { Config } from '../../config'
 import type { Plan } from '../../db/schema'
@@ -20,7 +21,7 @@ const customerOf = idOf
 /** API.md §4 "Billing webhooks", Stripe column. */
 export function mapStripeEvent(event: Stripe.Event, config: Config['stripe']): BillingEvent {
   const base: BillingEvent = { provider: 'stripe', eventId: event.id, type: event.type, createdAt: event.created * 1000 }
-  const object = event.data.object as unknown as Record<string, any>
+  const object = event.data.object as unknown as Json
   const metadataOrg = typeof object?.metadata?.org_id === 'string' ? object.metadata.org_id : undefined
   switch (event.type) {
     case 'checkout.session.completed':

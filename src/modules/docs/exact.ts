@@ -17,9 +17,7 @@
  * - public operations get `security: []`; every operation lists the error statuses it can answer.
  */
 
-import { ERROR_DESCRIPTIONS, type RouteFacts } from '../../http/schemas'
-
-type Json = Record<string, any>
+import { ERROR_DESCRIPTIONS, type Json, type RouteFacts } from '../../http/schemas'
 
 export type { RouteFacts }
 

@@ -2,9 +2,11 @@ import { Elysia, t } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
-import { errors, type DocumentedResponses } from '../../http/schemas'
+import { errors, type DocumentedResponses, type Json } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
 import { errorResponse, exactDocument } from './exact'
+
+type References = NonNullable<Parameters<typeof openapi>[0]>['references']
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
@@ -42,14 +44,14 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
   // Documented, not encoded: the handler answers with the file itself.
   docs.add('GET', '/swagger/assets/:file', { 200: t.String({ description: 'The file' }), ...errors(404) })
   let generated: unknown
-  let finished: Record<string, any> | undefined
+  let finished: Json | undefined
   return new Elysia({ name: 'docs' })
     .onTransform(({ request, server, set }) => limitAddress?.(request, server, set))
     .onAfterHandle(({ path, response }) => {
       if (path !== '/swagger/json') return
       // The generator hands back one cached document once the routes are known: finish it once too.
       if (response === generated && finished) return finished
-      const doc = exactDocument(response as Record<string, any>, docs.routes())
+      const doc = exactDocument(response as Json, docs.routes())
       doc.paths = { ...doc.paths, ...DOC_PATHS }
       doc.tags = [...(doc.tags ?? []), { name: 'Docs', description: 'This document and Swagger UI' }]
       generated = response
@@ -61,7 +63,8 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
         path: '/swagger',
         specPath: '/swagger/json',
         provider: 'swagger-ui',
-        references: () => docs.references as any,
+        // The plugin's type wants params, query, headers and body too; it reads only what a reference has (the response map).
+        references: (() => docs.references) as unknown as References,
         swagger: {
           // Absolute: the plugin's default is relative (`swagger/json`), which from /swagger/ is /swagger/swagger/json.
           ...({ url: '/swagger/json' } as object),

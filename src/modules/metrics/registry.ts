@@ -1,4 +1,4 @@
-import { Counter, Registry } from 'prom-client'
+import { Counter, Registry, type Metric } from 'prom-client'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
@@ -80,8 +80,9 @@ function requestCollectors() {
 export function createMetrics() {
   const registry = new Registry()
   const http = requestCollectors()
-  registry.registerMetric(http.requests as any)
-  registry.registerMetric(http.latency as any)
+  // Collectors of our own (series per route template, made at scrape time): shaped as prom-client reads a metric.
+  registry.registerMetric(http.requests as unknown as Metric)
+  registry.registerMetric(http.latency as unknown as Metric)
   const ingested = new Counter({ name: 'nolapse_executions_ingested_total', help: 'Executions recorded', registers: [registry] })
   const validations = new Counter({ name: 'nolapse_token_validations_total', help: 'API token validations by result', labelNames: ['result'], registers: [registry] })
   const cache = new Counter({ name: 'nolapse_token_cache_total', help: 'Token cache lookups by result (hit or miss)', labelNames: ['result'], registers: [registry] })
