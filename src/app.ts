@@ -10,7 +10,7 @@ import { corePlugin } from './http/core'
 import { createRateLimiter, type AddressLimit } from './http/rate-limit'
 import { limitStore } from './http/rate-limit-store'
 import type { RedisClient } from 'bun'
-import { createDocumentedResponses, type Json } from './http/schemas'
+import { createRouteFacts, type Json } from './http/schemas'
 import { analyticsModule } from './modules/analytics'
 import { createAnalytics } from './modules/analytics/service'
 import { rollups } from './modules/analytics/rollups'
@@ -117,7 +117,7 @@ export function createApp(deps: AppDeps) {
   const analytics = createAnalytics(db)
   const auth = authPlugin(authenticate, limiter, body)
   const guarded = { auth }
-  const docs = createDocumentedResponses()
+  const docs = createRouteFacts()
 
   // Elysia takes the path from a fixed offset of the URL (11: it assumes a hostname of at least "a.bc"), so
   // with `Host: x` it read `/xx/health` as `/health` and `/v1/metrics` as `/metrics`: a proxy that forwards
@@ -128,10 +128,10 @@ export function createApp(deps: AppDeps) {
     .use(corePlugin({ config, logger, onResponse: metrics.request }))
     .use(billingModule({ config, db, logger, clock, orgs, body, verifiers, limitDenials, limitAddress, beforeCommit: deps.billingBeforeCommit, observe: metrics.webhook }))
     .use(docsModule(docs, limitAddress))
-    .use(healthModule(docs, db))
+    .use(healthModule(db))
     .use(metricsModule({ config, metrics, limitAddress }))
     .use(sessionsModule({ config, db, clock, logger, body, limitDenials, limitAddress, ended: (id) => streams.end(sessionCredential(id)) }))
-    .use(authModule({ verifier, orgs, limitAddress: limitAddress, body, docs }))
+    .use(authModule({ verifier, orgs, limitAddress, body }))
     .use(
       tokensModule({
         db,
@@ -144,11 +144,11 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(tokenCredential(id)),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, docs, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy, authenticate }))
+    .use(executionsModule({ store, bus, ...guarded, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy, authenticate }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
-    .use(badgesModule({ data: badgeData, renderer, docs, refuse: authenticate.refuse }))
+    .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))
   docs.routes = () =>
     app.routes.map((route) => {
       const hooks = route.hooks as { body?: Json; detail?: Json }

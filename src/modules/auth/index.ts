@@ -3,16 +3,12 @@ import { Elysia, t } from 'elysia'
 import type { BodyReader } from '../../http/body'
 import type { AddressLimit } from '../../http/rate-limit'
 import { invalidToken } from '../../http/errors'
-import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
+import { documentedOnly, errors, sendJson } from '../../http/schemas'
 import type { OrgDirectory, OrgSummary } from '../orgs/directory'
 import type { TokenVerifier, VerifiedToken } from '../tokens/verifier'
 
 
-export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; limitAddress?: AddressLimit; body: BodyReader; docs: DocumentedResponses }) {
-  deps.docs.add('POST', '/v1/auth/validate', {
-    200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
-    ...errors(400, 401, 413, 415, 429),
-  })
+export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; limitAddress?: AddressLimit; body: BodyReader }) {
   return new Elysia({ name: 'auth-validate' }).post(
     '/v1/auth/validate',
     // The hottest authenticated route: a cached token and organisation answer without a promise.
@@ -36,7 +32,14 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
       },
       // Any body that is not an object with a string `token` is `malformed request`, as the contract says.
       body: t.Object({ token: t.String({ error: 'malformed request', description: 'An API token, `nlp_` + 40 hex' }) }, { error: 'malformed request', examples: [{ token: 'nlp_3f9a0c1d2e4b5a6978c0d1e2f3a4b5c6d7e8f901' }] }),
-      detail: { tags: ['Auth'], summary: 'Validate an API token (CLI)' },
+      detail: {
+        tags: ['Auth'],
+        summary: 'Validate an API token (CLI)',
+        responses: documentedOnly({
+          200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
+          ...errors(400, 401, 413, 415, 429),
+        }),
+      },
     },
   )
 }

@@ -1,5 +1,5 @@
 import { Elysia, t } from 'elysia'
-import { errors, type DocumentedResponses } from '../../http/schemas'
+import { documentedOnly, errors } from '../../http/schemas'
 import type { Authenticate } from '../../http/auth'
 import type { Peer } from '../../http/client-address'
 import type { BadgeData } from './service'
@@ -42,11 +42,9 @@ const common = {
 }
 
 /** Public SVG badges and trend graphs: always 200 with a picture (grey `unknown` when there is nothing to show). */
-export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: DocumentedResponses; refuse: Authenticate['refuse'] }) {
+export function badgesModule(deps: { data: BadgeData; renderer: Renderer; refuse: Authenticate['refuse'] }) {
   const { data, renderer } = deps
   const refusals = (request: Request, server: Peer) => (reason: string) => deps.refuse(request, server, reason)
-  deps.docs.add('GET', '/v1/badge/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
-  deps.docs.add('GET', '/v1/trend/:org/:repo', { 200: Svg, 304: NotModified, ...errors(400, 429) })
   const badgeQuery = t.Object({
     ...common,
     label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
@@ -65,7 +63,9 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; docs: 
     const values = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
     return answer(await renderer.trend('coverage', values), request, set)
   }
+  // The picture is sent as is (a Buffer), never encoded against a schema: the responses are stated for the document only.
   const picture = {
+    responses: documentedOnly({ 200: Svg, 304: NotModified, ...errors(400, 429) }),
     'x-media': { 200: 'image/svg+xml' },
     'x-headers': [{ name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' }],
   }

@@ -47,6 +47,22 @@ function cleanSchema(schema: unknown): unknown {
       delete s.error
     }
   }
+  // Unions written the way the generator writes them for routes it sees (so every route reads alike):
+  // constants of one type as an `enum`, and "T or null" of a bare type as `type: [T, "null"]`.
+  if (Array.isArray(s.anyOf) && s.anyOf.length > 0) {
+    const branches = s.anyOf as Json[]
+    const type = branches[0]?.type
+    if (branches.every((b) => b && b.const !== undefined && b.type === type && Object.keys(b).length === 2)) {
+      const { anyOf: _anyOf, ...outer } = s
+      s = { ...outer, type, enum: branches.map((b) => b.const) }
+    } else if (branches.length === 2 && branches.some((b) => b?.type === 'null' && Object.keys(b).length === 1)) {
+      const other = branches.find((b) => b?.type !== 'null')
+      if (other && typeof other.type === 'string' && Object.keys(other).length === 1) {
+        const { anyOf: _anyOf, ...outer } = s
+        s = { ...outer, type: [other.type, 'null'] }
+      }
+    }
+  }
   for (const key of SCHEMA_MAPS)
     if (s[key] && typeof s[key] === 'object') s[key] = Object.fromEntries(Object.entries(s[key]).map(([k, v]) => [k, cleanSchema(v)]))
   for (const key of SCHEMA_LISTS) if (Array.isArray(s[key])) s[key] = s[key].map(cleanSchema)

@@ -2,11 +2,9 @@ import { Elysia, t } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
-import { errors, type DocumentedResponses, type Json } from '../../http/schemas'
+import { documentedOnly, errors, type Json, type RouteFactsSource } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
 import { errorResponse, exactDocument } from './exact'
-
-type References = NonNullable<Parameters<typeof openapi>[0]>['references']
 
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
@@ -40,9 +38,7 @@ const DOC_PATHS = {
 }
 
 /** OpenAPI document at /swagger/json (made exact by exact.ts) and Swagger UI at /swagger and /swagger/, its scripts served locally. */
-export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimit) {
-  // Documented, not encoded: the handler answers with the file itself.
-  docs.add('GET', '/swagger/assets/:file', { 200: t.String({ description: 'The file' }), ...errors(404) })
+export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) {
   let generated: unknown
   let finished: Json | undefined
   return new Elysia({ name: 'docs' })
@@ -63,8 +59,6 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
         path: '/swagger',
         specPath: '/swagger/json',
         provider: 'swagger-ui',
-        // The plugin's type wants params, query, headers and body too; it reads only what a reference has (the response map).
-        references: (() => docs.references) as unknown as References,
         swagger: {
           // Absolute: the plugin's default is relative (`swagger/json`), which from /swagger/ is /swagger/swagger/json.
           ...({ url: '/swagger/json' } as object),
@@ -124,6 +118,8 @@ export function docsModule(docs: DocumentedResponses, limitAddress?: AddressLimi
         detail: {
           tags: ['Docs'],
           summary: "Swagger UI's script and stylesheet (served from the swagger-ui-dist package)",
+          // Documented, not encoded: the handler answers with the file itself.
+          responses: documentedOnly({ 200: t.String({ description: 'The file' }), ...errors(404) }),
           'x-media': { 200: ['text/javascript', 'text/css'] },
         },
       },

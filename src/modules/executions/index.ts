@@ -2,7 +2,7 @@ import { addressBucket, clientAddress } from '../../http/client-address'
 import { Elysia, t } from 'elysia'
 import { credentialKey, type Authenticate, type Principal, type AuthPlugin } from '../../http/auth'
 import { badRequest, forbidden, invalidToken } from '../../http/errors'
-import { errors, sendJson, type DocumentedResponses } from '../../http/schemas'
+import { documentedOnly, errors, sendJson } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import type { ExecutionBus } from './bus'
 import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery, StreamTicket, StreamTicketBody } from './model'
@@ -21,10 +21,8 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; docs: DocumentedResponses; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
-  const { store, docs } = deps
-  docs.add('POST', '/v1/executions', { 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) })
-  docs.add('GET', '/v1/executions', { 200: ExecutionList, ...errors(400, 401, 403, 429) })
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
+  const { store } = deps
   const requiredScope = { 'x-required': ['org', 'repo'] }
   return new Elysia({ name: 'executions' })
     .use(deps.auth)
@@ -48,6 +46,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         detail: {
           tags: ['Executions'],
           summary: 'Record a run (API token with execute)',
+          responses: documentedOnly({ 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) }),
           description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
           security: SECURITY.token,
           'x-headers': [
@@ -70,7 +69,13 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       {
         auth: 'read',
         query: ListQuery,
-        detail: { tags: ['Executions'], summary: "List a repository's executions, newest first", security: SECURITY.either, ...requiredScope },
+        detail: {
+          tags: ['Executions'],
+          summary: "List a repository's executions, newest first",
+          security: SECURITY.either,
+          responses: documentedOnly({ 200: ExecutionList, ...errors(400, 401, 403, 429) }),
+          ...requiredScope,
+        },
       },
     )
     .post(
