@@ -31,3 +31,11 @@ export async function orgWithToken(t: TestApp, slug = 'acme', options: { plan?: 
 export function submit(t: TestApp, token: string, body: Record<string, unknown>, headers: Record<string, string> = {}) {
   return t.request('POST', '/v1/executions', { token, body: { repo: 'api-service', branch: 'main', coverage: 80, baseline: 80, ...body }, headers })
 }
+
+/** Whether every repository's counter equals its real number of runs. */
+export async function counterMatches(t: TestApp): Promise<boolean> {
+  const rows = await t.db.all<{ counter: number; real: number }>(
+    'SELECT r.execution_count AS counter, (SELECT count(*) FROM executions e WHERE e.repo_id = r.id) AS real FROM repositories r',
+  )
+  return rows.every((row) => row.counter === row.real)
+}

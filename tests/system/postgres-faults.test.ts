@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { SQL } from 'bun'
-import { onPostgres, TEST_DATABASE_URL } from './helpers/db'
-import { freePort, ROOT, runToExit } from './helpers/process'
+import { onPostgres, TEST_DATABASE_URL } from '../helpers/db'
+import { freePort, ROOT, runToExit } from '../helpers/process'
 
 /*
  * PostgreSQL going away under a running server, and a server started against a PostgreSQL it cannot use.
@@ -75,7 +75,7 @@ describe.skipIf(!onPostgres)('PostgreSQL at start-up', () => {
     await admin.unsafe(`CREATE DATABASE ${name}`)
     const url = new URL(TEST_DATABASE_URL)
     url.pathname = `/${name}`
-    const { connectDatabase } = await import('../src/db/client')
+    const { connectDatabase } = await import('../../src/db/client')
     const dbs = await Promise.all(Array.from({ length: 4 }, () => connectDatabase(url.toString(), { poolSize: 2 })))
     const applied = await dbs[0]!.all<{ n: number }>('SELECT count(*) AS n FROM drizzle.__drizzle_migrations')
     const journal = await Bun.file(join(ROOT, 'drizzle', 'pg', 'meta', '_journal.json')).json()
@@ -164,9 +164,9 @@ describe.skipIf(!onPostgres)('PostgreSQL restarted under a running server', () =
   }, 60_000)
 
   test('a statement that runs past DATABASE_STATEMENT_TIMEOUT_MS is cancelled and answered 503, freeing its connection', async () => {
-    const { connectDatabase } = await import('../src/db/client')
+    const { connectDatabase } = await import('../../src/db/client')
     const db = await connectDatabase(`postgres://postgres@127.0.0.1:${port}/postgres`, { poolSize: 1, statementTimeoutMs: 200 })
-    const { DatabaseUnavailableError } = await import('../src/db/client')
+    const { DatabaseUnavailableError } = await import('../../src/db/client')
     const started = performance.now()
     expect(await db.get('SELECT pg_sleep(5)').catch((error) => error)).toBeInstanceOf(DatabaseUnavailableError)
     expect(performance.now() - started).toBeLessThan(3000)

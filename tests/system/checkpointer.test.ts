@@ -2,9 +2,9 @@ import { expect, test } from 'bun:test'
 import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startCheckpointer } from '../src/db/checkpointer'
-import { openDatabase } from '../src/db/client'
-import { onPostgres } from './helpers/db'
+import { startCheckpointer } from '../../src/db/checkpointer'
+import { openDatabase } from '../../src/db/client'
+import { onPostgres } from '../helpers/db'
 
 // SQLite's WAL: run once, in the SQLite pass.
 test.skipIf(onPostgres)('the checkpoint worker copies the WAL back into the database file without the writer checkpointing', async () => {

@@ -1,13 +1,13 @@
 import { expect, test } from 'bun:test'
 import { join } from 'node:path'
-import { onPostgres } from './helpers/db'
+import { onPostgres } from '../helpers/db'
 
 /*
  * docker-compose.yml: two server replicas on one PostgreSQL with a volume and health checks. Validated by
  * `docker-compose config` (or `docker compose config`) where one is installed (.ci/run installs Debian's
  * docker-compose), and read structurally always.
  */
-const FILE = join(import.meta.dir, '..', 'docker-compose.yml')
+const FILE = join(import.meta.dir, '..', '..', 'docker-compose.yml')
 
 test.skipIf(onPostgres)('docker-compose.yml: two replicas on PostgreSQL with a volume and health checks', async () => {
   const compose = Bun.YAML.parse(await Bun.file(FILE).text()) as any

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'bun:test'
-import { loadConfig } from '../src/config'
-import { createApp } from '../src/app'
-import { memoryLogger } from '../src/lib/logger'
-import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
-import { sharedDatabases } from './helpers/db'
-import { freePort, runToExit } from './helpers/process'
-import { connectedRedis, onRedis, redisPrefix, TEST_REDIS_URL } from './helpers/redis'
+import { loadConfig } from '../../src/config'
+import { createApp } from '../../src/app'
+import { memoryLogger } from '../../src/lib/logger'
+import { makeTestApp, SERVICE_TOKEN } from '../helpers/app'
+import { sharedDatabases } from '../helpers/db'
+import { freePort, runToExit } from '../helpers/process'
+import { connectedRedis, onRedis, redisPrefix, TEST_REDIS_URL } from '../helpers/redis'
 
 /*
  * The `redis` rate-limit store (REDIS_URL): limits shared by every instance through one Lua script per

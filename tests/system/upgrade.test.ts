@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { drizzle } from 'drizzle-orm/bun-sqlite'
 import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
-import { createApp } from '../src/app'
-import { loadConfig } from '../src/config'
-import { MIGRATIONS_FOLDER, openDatabase } from '../src/db/client'
-import { onPostgres } from './helpers/db'
+import { createApp } from '../../src/app'
+import { loadConfig } from '../../src/config'
+import { MIGRATIONS_FOLDER, openDatabase } from '../../src/db/client'
+import { onPostgres } from '../helpers/db'
 
 /*
  * The upgrade path for self-hosters (README): a database made by an earlier release — only the first

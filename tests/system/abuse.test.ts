@@ -4,11 +4,11 @@ import { mkdtempSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, ROOT } from './helpers/process'
-import { addressBucket } from '../src/http/client-address'
-import { makeTestApp, type TestApp } from './helpers/app'
-import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
-import { BILLING_ENV } from './helpers/webhooks'
+import { freePort, ROOT } from '../helpers/process'
+import { addressBucket } from '../../src/http/client-address'
+import { makeTestApp, type TestApp } from '../helpers/app'
+import { createToken, orgWithToken, signIn, submit } from '../helpers/fixtures'
+import { BILLING_ENV } from '../helpers/webhooks'
 
 /*
  * The holes an outside attack found (issue 12): each test here failed on the server before the fix.

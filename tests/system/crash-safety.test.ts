@@ -3,15 +3,15 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
-import { onPostgres } from './helpers/db'
-import { freePort } from './helpers/process'
+import { onPostgres } from '../helpers/db'
+import { freePort } from '../helpers/process'
 
 /*
  * Crash safety against the real server: continuous ingestion from several clients, `kill -9` in the
  * middle of it, restart, several times. Every execution that was answered 201 must be there afterwards,
  * every repository counter must equal its real row count, and SQLite must report `ok` for integrity.
  */
-const ROOT = join(import.meta.dir, '..')
+const ROOT = join(import.meta.dir, '..', '..')
 const CYCLES = 4
 
 function cli(databaseUrl: string, ...args: string[]): string {

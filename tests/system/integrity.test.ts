@@ -2,12 +2,12 @@ import { describe, expect, test } from 'bun:test'
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startCheckpointer } from '../src/db/checkpointer'
-import { openDatabase } from '../src/db/client'
-import { makeTestApp, SERVICE_TOKEN, type TestApp } from './helpers/app'
-import { ROOT } from './helpers/process'
-import { orgWithToken, signIn, submit } from './helpers/fixtures'
-import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from './helpers/webhooks'
+import { startCheckpointer } from '../../src/db/checkpointer'
+import { openDatabase } from '../../src/db/client'
+import { makeTestApp, SERVICE_TOKEN, type TestApp } from '../helpers/app'
+import { ROOT } from '../helpers/process'
+import { orgWithToken, signIn, submit } from '../helpers/fixtures'
+import { BILLING_ENV, postRazorpay, postStripe, razorpayEvent, stripeEvent } from '../helpers/webhooks'
 
 /*
  * Integrity holes an outside attack and a container run found (issue 13): each test failed before the fix.
@@ -325,7 +325,7 @@ describe('start-up and shutdown', () => {
   test('a database this user cannot write stops start-up with one clear line', async () => {
     if (process.getuid?.() !== 0) return // needs root to run the server as another user
     // …and a checkout and a Bun that user can read (a clone under a private home folder is not).
-    const canRun = Bun.spawnSync(['runuser', '-u', 'nobody', '--', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(join(import.meta.dir, '..', 'src', 'index.ts'))})`])
+    const canRun = Bun.spawnSync(['runuser', '-u', 'nobody', '--', process.execPath, '-e', `require('fs').accessSync(${JSON.stringify(join(import.meta.dir, '..', '..', 'src', 'index.ts'))})`])
     if (canRun.exitCode !== 0) return console.warn('skipped: user nobody cannot read this checkout or run Bun')
     const dir = mkdtempSync(join(tmpdir(), 'nolapse-ro-'))
     chmodSync(dir, 0o755)

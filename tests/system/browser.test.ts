@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { existsSync } from 'node:fs'
 import type { Browser, Page } from 'playwright-core'
-import { createApp } from '../src/app'
-import { loadConfig } from '../src/config'
-import { openDatabase } from '../src/db/client'
-import { checkedFetch } from './helpers/openapi'
+import { createApp } from '../../src/app'
+import { loadConfig } from '../../src/config'
+import { openDatabase } from '../../src/db/client'
+import { checkedFetch } from '../helpers/openapi'
 
 /*
  * The API as a person uses it in a browser (headless Debian Chromium, never a downloaded one): Swagger UI's

@@ -1,9 +1,9 @@
 import { describe, expect, test } from 'bun:test'
-import { loadConfig, ConfigError } from '../src/config'
-import { openDatabase } from '../src/db/client'
-import { makeTestApp } from './helpers/app'
-import { orgWithToken, signIn, submit } from './helpers/fixtures'
-import { rawHttp } from './helpers/raw-http'
+import { loadConfig, ConfigError } from '../../src/config'
+import { openDatabase } from '../../src/db/client'
+import { makeTestApp } from '../helpers/app'
+import { orgWithToken, signIn, submit } from '../helpers/fixtures'
+import { rawHttp } from '../helpers/raw-http'
 
 describe('health and conventions', () => {
   test('GET /health answers 200 {"status":"ok"} with the standard headers', async () => {
@@ -173,7 +173,7 @@ describe('configuration', () => {
 
 describe('start-up', () => {
   test('a bad value stops bun start with one line on stderr and exit code 1', () => {
-    const proc = Bun.spawnSync(['bun', 'src/index.ts'], { env: { ...process.env, PORT: 'not-a-port' }, cwd: `${import.meta.dir}/..` })
+    const proc = Bun.spawnSync(['bun', 'src/index.ts'], { env: { ...process.env, PORT: 'not-a-port' }, cwd: `${import.meta.dir}/../..` })
     expect(proc.exitCode).toBe(1)
     const stderr = proc.stderr.toString().trim()
     expect(stderr.split('\n')).toHaveLength(1)

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import openapiTS, { astToString } from 'openapi-typescript'
-import { makeTestApp } from './helpers/app'
+import { makeTestApp } from '../helpers/app'
 
 /*
  * The API document as real clients read it (issue 14): the field's linter, a generated TypeScript client,
@@ -11,7 +11,7 @@ import { makeTestApp } from './helpers/app'
  * this document: see helpers/openapi.ts.)
  */
 
-const ROOT = join(import.meta.dir, '..')
+const ROOT = join(import.meta.dir, '..', '..')
 
 async function servedDocument() {
   const t = makeTestApp()

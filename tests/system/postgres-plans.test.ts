@@ -1,10 +1,10 @@
 import { describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
-import { FIRST_IN_WINDOW, LATEST_BEFORE } from '../src/modules/analytics/service'
-import { BADGE_ROW, LAST_ANY, LAST_ON, LATEST_ON } from '../src/modules/badges/service'
-import { AFTER, BRANCH_PAGE, LATEST_ID, PAGE } from '../src/modules/executions/queries'
-import { LATEST_RUN, LATEST_RUN_ON } from '../src/modules/repos/service'
-import { freshPostgres, onPostgres, urlFor } from './helpers/db'
+import { FIRST_IN_WINDOW, LATEST_BEFORE } from '../../src/modules/analytics/service'
+import { BADGE_ROW, LAST_ANY, LAST_ON, LATEST_ON } from '../../src/modules/badges/service'
+import { AFTER, BRANCH_PAGE, LATEST_ID, PAGE } from '../../src/modules/executions/queries'
+import { LATEST_RUN, LATEST_RUN_ON } from '../../src/modules/repos/service'
+import { freshPostgres, onPostgres, urlFor } from '../helpers/db'
 
 /*
  * How PostgreSQL reads "the newest runs of one repository" (see `ofRepo` in executions/queries.ts). A big

@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { makeTestApp, SERVICE_TOKEN } from './helpers/app'
-import { createToken, orgWithToken, submit } from './helpers/fixtures'
-import { BILLING_ENV } from './helpers/webhooks'
+import { makeTestApp, SERVICE_TOKEN } from '../helpers/app'
+import { createToken, orgWithToken, submit } from '../helpers/fixtures'
+import { BILLING_ENV } from '../helpers/webhooks'
 
 /*
  * Hostile input, generated: for every operation in the OpenAPI document, fast-check throws wrong types,

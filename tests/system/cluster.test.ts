@@ -1,13 +1,13 @@
 import { describe, expect, test } from 'bun:test'
-import { createApp } from '../src/app'
-import { loadConfig } from '../src/config'
-import { memoryLogger } from '../src/lib/logger'
-import { SERVICE_TOKEN } from './helpers/app'
-import { freshPostgres, onPostgres, sharedDatabases, urlFor } from './helpers/db'
-import { freePort, ROOT } from './helpers/process'
+import { createApp } from '../../src/app'
+import { loadConfig } from '../../src/config'
+import { memoryLogger } from '../../src/lib/logger'
+import { SERVICE_TOKEN } from '../helpers/app'
+import { freshPostgres, onPostgres, sharedDatabases, urlFor } from '../helpers/db'
+import { freePort, ROOT } from '../helpers/process'
 import { SQL } from 'bun'
-import { BILLING_ENV, postStripe, stripeEvent, webhookTarget } from './helpers/webhooks'
-import type { TestApp } from './helpers/app'
+import { BILLING_ENV, postStripe, stripeEvent, webhookTarget } from '../helpers/webhooks'
+import type { TestApp } from '../helpers/app'
 
 /*
  * Two instances on one PostgreSQL database: what one changes reaches the other's caches and streams
