@@ -1,9 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
-import { FIRST_IN_WINDOW, LATEST_BEFORE } from '../../src/modules/analytics/service'
-import { BADGE_ROW, LAST_ANY, LAST_ON, LATEST_ON } from '../../src/modules/badges/service'
-import { AFTER, BRANCH_PAGE, LATEST_ID, PAGE } from '../../src/modules/executions/queries'
-import { LATEST_RUN, LATEST_RUN_ON } from '../../src/modules/repos/service'
+import { BADGE_ROW } from '../../src/modules/badges/service'
+import { AFTER, BRANCH_PAGE, FIRST_IN_WINDOW, LAST_ANY, LAST_ON, LATEST_BEFORE, LATEST_ID, LATEST_ON, LATEST_RUN, LATEST_RUN_ON, PAGE } from '../../src/modules/executions/queries'
 import { freshPostgres, onPostgres, urlFor } from '../helpers/db'
 
 /*

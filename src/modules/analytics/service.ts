@@ -2,13 +2,10 @@ import type { Db } from '../../db/client'
 import { isoSeconds } from '../../lib/clock'
 import { encodeTime } from 'ulidx'
 import { DAY_MS } from './rollups'
-import { NEWEST_FIRST, OLDEST_FIRST, ofRepo } from '../executions/queries'
+import { FIRST_IN_WINDOW, LATEST_BEFORE } from '../executions/queries'
 
 const round = (value: number, places: number) => Math.round(value * 10 ** places) / 10 ** places
 
-/** A repository's first run in the window (ids carry their creation time), and its latest run by `now`. */
-export const FIRST_IN_WINDOW = `SELECT coverage FROM executions WHERE ${ofRepo()} AND id >= ? AND created_at >= ? ${OLDEST_FIRST} LIMIT 1`
-export const LATEST_BEFORE = `SELECT coverage FROM executions WHERE ${ofRepo()} AND created_at <= ? ${NEWEST_FIRST} LIMIT 1`
 
 /**
  * Organisation analytics over a window of whole UTC days ending today. Counts come from `daily_rollups`

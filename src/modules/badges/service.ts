@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
-import { NEWEST_FIRST, NEWEST_ON_BRANCH, ofRepo, onBranch } from '../executions/queries'
+import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON } from '../executions/queries'
 
 interface RepoRow {
   id: number
@@ -19,15 +19,9 @@ interface BadgeRow extends RepoRow {
 
 // The badge's whole question in one statement (each statement costs a read transaction).
 export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
-  (SELECT coverage FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1) AS on_default,
-  (SELECT coverage FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1) AS any_branch
+  ${COVERAGE_ON_DEFAULT} AS on_default,
+  ${COVERAGE_ANY_BRANCH} AS any_branch
   FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
-/** The last n runs on any branch, newest first (a trend graph of a repository without a default-branch run). */
-export const LAST_ANY = `SELECT coverage FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT ?`
-
-/** The latest run, and the last n runs, on one branch. */
-export const LATEST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
-export const LAST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT ?`
 
 /** Reads what a badge or trend graph shows; any missing piece (org, repo, data, access) is "no data". */
 export function createBadgeData(db: Db, verifier: TokenVerifier) {

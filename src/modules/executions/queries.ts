@@ -74,6 +74,30 @@ export const onBranch = (repo = '?', branch = '?') => `repo_id = ${repo} AND bra
 export const NEWEST_ON_BRANCH = 'ORDER BY branch DESC, id DESC'
 export const LATEST_ID = `SELECT id FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT 1`
 
+/*
+ * The reads other features make of executions, owned here with the index-only rule above: badges and trend
+ * graphs (`LATEST_ON`, `LAST_ON`, `LAST_ANY`, and the fragments of the badge's one statement), the
+ * repository view (`LATEST_RUN`, `LATEST_RUN_ON`), analytics (`FIRST_IN_WINDOW`, `LATEST_BEFORE`) and the
+ * retention sweep (`EXPIRED_BATCH`).
+ */
+/** The latest run's coverage on a repository's default branch, and on any branch, as subselects of `repositories r`. */
+export const COVERAGE_ON_DEFAULT = `(SELECT coverage FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1)`
+export const COVERAGE_ANY_BRANCH = `(SELECT coverage FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1)`
+/** The last n runs on any branch, newest first (a trend graph of a repository without a default-branch run). */
+export const LAST_ANY = `SELECT coverage FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT ?`
+/** The latest run, and the last n runs, on one branch. */
+export const LATEST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
+export const LAST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT ?`
+/** The latest run (coverage and time) on one branch, and on any branch. */
+export const LATEST_RUN_ON = `SELECT coverage, created_at FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
+export const LATEST_RUN = `SELECT coverage, created_at FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT 1`
+/** A repository's first run in a window (ids carry their creation time), and its latest run by a time. */
+export const FIRST_IN_WINDOW = `SELECT coverage FROM executions WHERE ${ofRepo()} AND id >= ? AND created_at >= ? ${OLDEST_FIRST} LIMIT 1`
+export const LATEST_BEFORE = `SELECT coverage FROM executions WHERE ${ofRepo()} AND created_at <= ? ${NEWEST_FIRST} LIMIT 1`
+/** One batch of an organisation's runs older than a cutoff, deleted, with what the counters and rollups need. */
+export const EXPIRED_BATCH = `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
+       RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`
+
 export const REPO_BY_NAME = 'SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?'
 export const PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${ofRepo()} AND id < ? ${NEWEST_FIRST} LIMIT ?`
 export const BRANCH_PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${onBranch()} AND id < ? ${NEWEST_ON_BRANCH} LIMIT ?`

@@ -10,7 +10,7 @@ import { PLAN_LIMITS, ratePerMinute } from '../plans'
 import type { Actor } from '../../http/actor'
 import { tokensInUse } from '../tokens/service'
 import { get, run } from '../../db/work'
-import { NEWEST_FIRST, NEWEST_ON_BRANCH, ofRepo, onBranch } from '../executions/queries'
+import { LATEST_RUN, LATEST_RUN_ON } from '../executions/queries'
 
 interface RepoRow {
   id: number
@@ -21,9 +21,7 @@ interface RepoRow {
 }
 
 /** A repository's latest run on one branch. */
-export const LATEST_RUN_ON = `SELECT coverage, created_at FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
 /** A repository's latest run on any branch. */
-export const LATEST_RUN = `SELECT coverage, created_at FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT 1`
 
 export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config) {
   const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'

@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client'
+import { EXPIRED_BATCH } from '../executions/queries'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { PLAN_LIMITS } from '../plans'
@@ -28,8 +29,7 @@ export async function sweepRetention(db: Db, now: number, batchSize = 1000): Pro
   const orgs = await db.all<{ id: string; plan: Plan }>('SELECT id, plan FROM organisations')
   function* batch(orgId: string, cutoff: number) {
     const deleted = yield* all<RolledExecution>(
-      `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
-       RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`,
+      EXPIRED_BATCH,
       [orgId, cutoff, batchSize],
     )
     const perRepo = new Map<number, number>()
