@@ -55,128 +55,129 @@ interface OrgRow {
 /** `adopt`: the event's subscription (and customer) become the organisation's links. */
 type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous' | 'superseded'; linked?: OrgRow; named?: OrgRow; adopt?: boolean }
 
+/** The columns of one provider's links on `organisations`, and the select every step reads an organisation with. */
+function providerColumns(provider: Provider) {
+  const [customer, subscription] = provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
+  return { customer, subscription, select: `SELECT id, plan, billing_status, plan_event_at, ${customer} AS customer, ${subscription} AS subscription FROM organisations` }
+}
+type Columns = ReturnType<typeof providerColumns>
+
+/** What a step decided, and the audit lines it wrote (printed once the transaction commits). */
+interface Applied {
+  result: BillingResult
+  org: OrgRow | null
+  lines: string[]
+}
+
+/*
+ * An event naming a subscription belongs to the organisation that subscription is linked to (at checkout,
+ * or by an earlier event's metadata) and to no other: a customer who pays for several organisations has
+ * one subscription per organisation, and one subscription's failure or end must not move another's plan.
+ * Unlinked, its metadata names the organisation and links it there; with neither it belongs to nobody.
+ * The customer link decides only events that name no subscription.
+ */
+function* resolveOrg(event: BillingEvent, columns: Columns): Step<Resolution> {
+  const { select } = columns
+  const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
+  if (event.subscriptionId) {
+    const linked = (yield* all<OrgRow>(`${select} WHERE ${columns.subscription} = ? LIMIT 2`, [event.subscriptionId]))[0]
+    if (linked) return event.orgRef && named?.id !== linked.id ? { org: null, problem: 'conflict', linked, named } : { org: linked }
+    if (event.orgRef) {
+      // A subscription turning active becomes its organisation's current one; the end or failure of one the
+      // organisation has replaced is not its state any more.
+      const activates = event.billingStatus === 'active' && event.plan !== undefined && event.plan !== 'free'
+      if (named && named.subscription !== null && !event.link && !activates) return { org: null, problem: 'superseded', linked: named }
+      return { org: named ?? null, adopt: true }
+    }
+    return { org: null }
+  }
+  let linked: OrgRow | undefined
+  if (event.customerId) {
+    const byCustomer = yield* all<OrgRow>(`${select} WHERE ${columns.customer} = ? LIMIT 2`, [event.customerId])
+    if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
+    linked = byCustomer[0]
+  }
+  if (linked && event.orgRef && named?.id !== linked.id) return { org: null, problem: 'conflict', linked, named }
+  return { org: linked ?? named ?? null }
+}
+
+/** Metadata naming another organisation than the link: recorded and audited against the linked one, applied to nobody. */
+function* recordConflict(event: BillingEvent, linked: OrgRow, now: number): Step<Applied> {
+  const line = yield* recordAudit(now, {
+    action: 'billing.conflict',
+    fields: { provider: event.provider, event_id: event.eventId, linked_org_id: linked.id, named_org: event.orgRef },
+    orgId: linked.id,
+    actor: event.provider,
+    target: linked.id,
+    remote: null,
+  })
+  return { result: 'conflict', org: null, lines: [line] }
+}
+
+/** Links the event's customer and subscription to the organisation (those it does not have yet). */
+function* linkOrg(event: BillingEvent, org: OrgRow, columns: Columns): Step<void> {
+  if (event.customerId && org.customer !== event.customerId) yield* run(`UPDATE organisations SET ${columns.customer} = ? WHERE id = ?`, [event.customerId, org.id])
+  if (event.subscriptionId && org.subscription !== event.subscriptionId)
+    yield* run(`UPDATE organisations SET ${columns.subscription} = ? WHERE id = ?`, [event.subscriptionId, org.id])
+}
+
+/** Sets the plan and billing status the event carries, unless a later event already did; one audit line per change. */
+function* changePlan(event: BillingEvent, org: OrgRow, now: number): Step<Applied> {
+  if (event.createdAt < org.plan_event_at) return { result: 'stale', org, lines: [] }
+  const plan = event.plan ?? org.plan
+  const status = event.billingStatus ?? org.billing_status
+  yield* run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
+  const lines: string[] = []
+  const changes = [
+    ['billing.plan_change', org.plan, plan],
+    ['billing.status_change', org.billing_status, status],
+  ] as const
+  for (const [action, from, to] of changes)
+    if (from !== to)
+      lines.push(yield* recordAudit(now, { action, fields: { org_id: org.id, from, to, provider: event.provider }, orgId: org.id, actor: event.provider, target: org.id, remote: null }))
+  return { result: 'applied', org, lines }
+}
+
+/** What the event means for our organisations: each outcome one step. */
+function* applyEvent(event: BillingEvent, now: number): Step<Applied> {
+  const changesState = event.plan !== undefined || event.billingStatus !== undefined
+  if (!changesState && !event.link) return { result: 'ignored', org: null, lines: [] }
+  const columns = providerColumns(event.provider)
+  const resolution = yield* resolveOrg(event, columns)
+  if (resolution.problem === 'conflict') return yield* recordConflict(event, resolution.linked!, now)
+  if (resolution.problem) return { result: resolution.problem, org: null, lines: [] }
+  const org = resolution.org
+  if (!org) return { result: 'unknown_org', org: null, lines: [] }
+  if (event.link || resolution.adopt) yield* linkOrg(event, org, columns)
+  return changesState ? yield* changePlan(event, org, now) : { result: 'applied', org, lines: [] }
+}
+
 /**
  * Records and applies one provider event exactly once: the event row and its effect commit together
  * (the primary key on (provider, event_id) and the unique payload hash make a repeat or a replay a
- * no-op); if applying fails nothing is kept, so the provider's retry applies it later.
- *
- * Which organisation: the one its subscription is linked to, else the one its customer is linked to,
- * else the one its metadata names. Once a link exists it decides: metadata naming another organisation
- * is a conflict (recorded, warned, audited, applied to nobody), and a customer linked to several
- * organisations with no subscription to tell them apart changes nothing.
+ * no-op); if applying fails nothing is kept, so the provider's retry applies it later. Which
+ * organisation an event moves is `resolveOrg`'s rule.
  */
 export async function processBillingEvent(deps: BillingDeps, event: BillingEvent, payloadHash: string): Promise<{ duplicate: boolean; result?: BillingResult }> {
   const now = deps.clock.now()
-  const [customerColumn, subscriptionColumn] =
-    event.provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
-  const select = `SELECT id, plan, billing_status, plan_event_at, ${customerColumn} AS customer, ${subscriptionColumn} AS subscription FROM organisations`
-  const lines: string[] = []
-  /** A subscription turning active: it becomes its organisation's current one. */
-  const activates = event.billingStatus === 'active' && event.plan !== undefined && event.plan !== 'free'
-
-  /*
-   * An event naming a subscription belongs to the organisation that subscription is linked to (at checkout,
-   * or by an earlier event's metadata) and to no other: a customer who pays for several organisations has
-   * one subscription per organisation, and one subscription's failure or end must not move another's plan.
-   * Unlinked, its metadata names the organisation and links it there; with neither it belongs to nobody.
-   * The customer link decides only events that name no subscription.
-   */
-  function* resolve(): Step<Resolution> {
-    const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
-    if (event.subscriptionId) {
-      const linked = (yield* all<OrgRow>(`${select} WHERE ${subscriptionColumn} = ? LIMIT 2`, [event.subscriptionId]))[0]
-      if (linked) return event.orgRef && named?.id !== linked.id ? { org: null, problem: 'conflict', linked, named } : { org: linked }
-      if (event.orgRef) {
-        // The organisation moved on to another subscription: this one's end or failure is not its state any more.
-        if (named && named.subscription !== null && !event.link && !activates) return { org: null, problem: 'superseded', linked: named }
-        return { org: named ?? null, adopt: true }
-      }
-      return { org: null }
-    }
-    let linked: OrgRow | undefined
-    if (event.customerId) {
-      const byCustomer = yield* all<OrgRow>(`${select} WHERE ${customerColumn} = ? LIMIT 2`, [event.customerId])
-      if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
-      linked = byCustomer[0]
-    }
-    if (linked && event.orgRef && named?.id !== linked.id) return { org: null, problem: 'conflict', linked, named }
-    return { org: linked ?? named ?? null }
-  }
-
   // One provider's events apply one at a time (the lock): two deliveries of one event racing on
   // PostgreSQL cannot both pass the duplicate check.
   function* apply() {
     yield* lock(`billing:${event.provider}`)
     const seen = yield* get('SELECT 1 AS seen FROM webhook_events WHERE provider = ? AND (event_id = ? OR payload_hash = ?)', [event.provider, event.eventId, payloadHash])
     if (seen) return { duplicate: true as const }
-    const changesState = event.plan !== undefined || event.billingStatus !== undefined
-    let result: BillingResult
-    let org: OrgRow | null = null
-    if (!changesState && !event.link) result = 'ignored'
-    else {
-      const resolution = yield* resolve()
-      org = resolution.org
-      if (resolution.problem === 'conflict') {
-        result = 'conflict'
-        lines.push(
-          yield* recordAudit(now, {
-            action: 'billing.conflict',
-            fields: { provider: event.provider, event_id: event.eventId, linked_org_id: resolution.linked!.id, named_org: event.orgRef },
-            orgId: resolution.linked!.id,
-            actor: event.provider,
-            target: resolution.linked!.id,
-            remote: null,
-          }),
-        )
-      } else if (resolution.problem === 'ambiguous') result = 'ambiguous'
-      else if (resolution.problem === 'superseded') {
-        result = 'superseded'
-        org = null
-      }
-      else if (!org) result = 'unknown_org'
-      else {
-        if (event.link || resolution.adopt) {
-          if (event.customerId && org.customer !== event.customerId) yield* run(`UPDATE organisations SET ${customerColumn} = ? WHERE id = ?`, [event.customerId, org.id])
-          if (event.subscriptionId && org.subscription !== event.subscriptionId)
-            yield* run(`UPDATE organisations SET ${subscriptionColumn} = ? WHERE id = ?`, [event.subscriptionId, org.id])
-        }
-        if (!changesState) result = 'applied'
-        else if (event.createdAt < org.plan_event_at) result = 'stale'
-        else {
-          const plan = event.plan ?? org.plan
-          const status = event.billingStatus ?? org.billing_status
-          yield* run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
-          const changes = [
-            ['billing.plan_change', org.plan, plan],
-            ['billing.status_change', org.billing_status, status],
-          ] as const
-          for (const [action, from, to] of changes)
-            if (from !== to)
-              lines.push(
-                yield* recordAudit(now, {
-                  action,
-                  fields: { org_id: org.id, from, to, provider: event.provider },
-                  orgId: org.id,
-                  actor: event.provider,
-                  target: org.id,
-                  remote: null,
-                }),
-              )
-          result = 'applied'
-        }
-      }
-    }
+    const applied = yield* applyEvent(event, now)
     yield* run(
       'INSERT INTO webhook_events (provider, event_id, type, org_id, event_created_at, result, received_at, payload_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [event.provider, event.eventId, event.type, org?.id ?? null, event.createdAt, result, now, payloadHash],
+      [event.provider, event.eventId, event.type, applied.org?.id ?? null, event.createdAt, applied.result, now, payloadHash],
     )
     deps.beforeCommit?.(event)
-    return { duplicate: false as const, result, orgId: org?.id }
+    return { duplicate: false as const, result: applied.result, orgId: applied.org?.id, lines: applied.lines }
   }
   const outcome = await deps.db.tx(apply())
   if (outcome.duplicate) return { duplicate: true }
   if (outcome.orgId) deps.orgs.invalidate(outcome.orgId)
-  for (const line of lines) deps.logger.audit(line)
+  for (const line of outcome.lines) deps.logger.audit(line)
   const where = { provider: event.provider, event_id: event.eventId, type: event.type }
   if (outcome.result === 'unknown_org') deps.logger.warn('billing event for an unknown organisation', where)
   else if (outcome.result === 'conflict')

@@ -106,10 +106,20 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           await deps.authenticate.refuse(request, server, 'ticket_for_another_repository')
           throw invalidToken()
         }
-        return executionStream(store, deps.bus, { orgId: principal.org.id, repo }, request.headers.get('last-event-id'), request.signal, set.headers as Record<string, string>, {
-          alive: (fresh) => deps.authenticate.stillValid(principal, fresh),
-          hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, addressBucket(clientAddress(request, server, deps.trustProxy)), deps.streamCaps(principal), close),
-        }, deps.streamTiming)
+        return executionStream({
+          store,
+          bus: deps.bus,
+          orgId: principal.org.id,
+          repo,
+          lastEventId: request.headers.get('last-event-id'),
+          signal: request.signal,
+          headers: set.headers as Record<string, string>,
+          guard: {
+            alive: (fresh) => deps.authenticate.stillValid(principal, fresh),
+            hold: (close) => deps.streams.acquire(credentialKey(principal), principal.org.id, addressBucket(clientAddress(request, server, deps.trustProxy)), deps.streamCaps(principal), close),
+          },
+          timing: deps.streamTiming,
+        })
       },
       {
         auth: 'stream',

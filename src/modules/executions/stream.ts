@@ -36,17 +36,23 @@ export interface StreamGuard {
  * `lastEventId`, then pushes new runs; heartbeats keep proxies from closing the connection. Every
  * timer, subscription and slot is released when the client goes away or the credential ends.
  */
-export async function executionStream(
-  store: ExecutionStore,
-  bus: ExecutionBus,
-  where: { orgId: string; repo: string },
-  lastEventId: string | null,
-  signal: AbortSignal,
-  headers: Record<string, string>,
-  guard: StreamGuard,
-  timing: StreamTiming = STREAM_TIMING,
-): Promise<Response> {
-  const { orgId, repo: name } = where
+export interface StreamRequest {
+  store: ExecutionStore
+  bus: ExecutionBus
+  orgId: string
+  repo: string
+  /** Replay what came after this id (EventSource's reconnect), or start from now. */
+  lastEventId: string | null
+  /** The request's: the stream ends when the client goes away. */
+  signal: AbortSignal
+  /** Headers already set for the answer (request id, CORS, rate limits). */
+  headers: Record<string, string>
+  guard: StreamGuard
+  timing?: StreamTiming
+}
+
+export async function executionStream(request: StreamRequest): Promise<Response> {
+  const { store, bus, orgId, repo: name, lastEventId, signal, headers, guard, timing = STREAM_TIMING } = request
   // The onboarding wizard opens the stream before the first run: the repository may not exist yet.
   let repoId = (await store.findRepo(orgId, name))?.id ?? null
   // Without Last-Event-ID the stream starts from now: only runs recorded after it opened are sent.
