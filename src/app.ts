@@ -29,7 +29,8 @@ import { createExecutionBus } from './modules/executions/bus'
 import { createExecutionStore } from './modules/executions/service'
 import { createStreamRegistry } from './modules/executions/stream-registry'
 import type { StreamTiming } from './modules/executions/stream'
-import { createStreamTickets } from './modules/executions/tickets'
+import { streamTicketsModule } from './modules/stream-tickets'
+import { createStreamTickets } from './modules/stream-tickets/service'
 import { healthModule } from './modules/health'
 import { metricsModule } from './modules/metrics'
 import { createMetrics } from './modules/metrics/registry'
@@ -37,6 +38,8 @@ import { createOrgDirectory } from './modules/orgs/directory'
 import { ratePerMinute, streamCaps } from './modules/plans'
 import { reposModule } from './modules/repos'
 import { createRepoService } from './modules/repos/service'
+import { usageModule } from './modules/usage'
+import { createUsageService } from './modules/usage/service'
 import { sessionsModule } from './modules/sessions'
 import { createSessionStore } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
@@ -144,8 +147,10 @@ export function createApp(deps: AppDeps) {
         ended: (id) => streams.end(tokenCredential(id)),
       }),
     )
-    .use(executionsModule({ store, bus, ...guarded, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, tickets, trustProxy: config.trustProxy, authenticate }))
+    .use(executionsModule({ store, bus, ...guarded, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, trustProxy: config.trustProxy, authenticate }))
+    .use(streamTicketsModule({ ...guarded, tickets }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
+    .use(usageModule({ ...guarded, usage: createUsageService(db, clock, config) }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))

@@ -5,8 +5,7 @@ import { badRequest, forbidden, invalidToken } from '../../http/errors'
 import { documentedOnly, errors, sendJson } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import type { ExecutionBus } from './bus'
-import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery, StreamTicket, StreamTicketBody } from './model'
-import type { StreamTickets } from './tickets'
+import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
 import type { ExecutionStore } from './service'
 import { executionStream, type StreamTiming } from './stream'
 import type { StreamCaps, StreamRegistry } from './stream-registry'
@@ -21,7 +20,7 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   return { repo: query.repo }
 }
 
-export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; tickets: StreamTickets; trustProxy: boolean }) {
+export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; trustProxy: boolean }) {
   const { store } = deps
   const requiredScope = { 'x-required': ['org', 'repo'] }
   return new Elysia({ name: 'executions' })
@@ -75,26 +74,6 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           security: SECURITY.either,
           responses: documentedOnly({ 200: ExecutionList, ...errors(400, 401, 403, 429) }),
           ...requiredScope,
-        },
-      },
-    )
-    .post(
-      '/v1/stream-tickets',
-      ({ principal, body, set }) => {
-        const { repo } = scope(principal, body)
-        set.status = 201
-        return deps.tickets.issue({ orgId: principal.org.id, repo, parent: credentialKey(principal) })
-      },
-      {
-        auth: 'read',
-        body: StreamTicketBody,
-        response: { 201: StreamTicket, ...errors(400, 401, 403, 429) },
-        detail: {
-          tags: ['Executions'],
-          summary: 'A ticket for a browser to follow the stream (EventSource cannot send Authorization)',
-          description:
-            'Read-only, bound to this organisation and repository, valid for `STREAM_TICKET_TTL_SECONDS` (5 minutes) and only while the credential that asked for it is. Use it as `GET /v1/executions/stream?org=…&repo=…&ticket=…`; EventSource may reconnect with it until it expires.',
-          security: SECURITY.either,
         },
       },
     )

@@ -7,8 +7,6 @@ import type { Peer } from '../../http/client-address'
 import type { RepoService } from './service'
 import { repoFromPath, REPO_MAX_LENGTH } from './name'
 
-const Limit = t.Union([t.Integer(), t.Null()], { description: 'null = unlimited' })
-
 export const RepoView = t.Object({
   name: t.String(),
   default_branch: t.String(),
@@ -47,18 +45,4 @@ export function reposModule(deps: { repos: RepoService; auth: AuthPlugin; trustP
     })
     .patch('/v1/repos/:repo', patch, { ...patchOptions, params: t.Object({ repo: t.String({ minLength: 1, maxLength: REPO_MAX_LENGTH, description: 'Repository name; a monorepo service as `services/go-svc` or `services%2Fgo-svc`' }) }) })
     .patch('/v1/repos/*', patch, { ...patchOptions, detail: { ...patchOptions.detail, hide: true } })
-    .get('/v1/usage', ({ principal }) => deps.repos.usage(principal.org.id, principal.org.plan), {
-      auth: 'session',
-      response: {
-        200: t.Object({
-          plan: t.String(),
-          repos: t.Object({ used: t.Integer(), limit: Limit }),
-          tokens: t.Object({ used: t.Integer(), limit: Limit }),
-          retention_days: t.Integer(),
-          rate_limit_per_minute: t.Integer(),
-        }, { description: "The organisation's plan and what it uses of it" }),
-        ...errors(401, 403, 429),
-      },
-      detail: { tags: ['Repositories'], summary: 'Plan usage', security: SECURITY.session },
-    })
 }

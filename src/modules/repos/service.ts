@@ -1,14 +1,11 @@
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../../lib/cursor'
 import type { Db } from '../../db/client'
-import type { Plan } from '../../db/schema'
 import { isoSeconds } from '../../lib/clock'
 import type { Logger } from '../../lib/logger'
 import type { Config } from '../../config'
 import { badRequest, notFound } from '../../http/errors'
 import { recordAudit } from '../audit/service'
-import { PLAN_LIMITS, ratePerMinute } from '../plans'
 import type { Actor } from '../../http/actor'
-import { tokensInUse } from '../tokens/service'
 import { get, run } from '../../db/work'
 import { LATEST_RUN, LATEST_RUN_ON } from '../executions/queries'
 
@@ -23,9 +20,13 @@ interface RepoRow {
 /** A repository's latest run on one branch. */
 /** A repository's latest run on any branch. */
 
+/** How many repositories an organisation has (what its plan's repository cap counts). */
+export const countRepos = (db: Db) => async (orgId: string) =>
+  (await db.get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]))!.n
+
 export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config) {
   const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'
-  const count = async (orgId: string) => (await db.get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]))!.n
+  const count = countRepos(db)
   const latest = (repoId: number, branch?: string) =>
     branch === undefined
       ? db.get<{ coverage: number; created_at: number }>(LATEST_RUN, [repoId, repoId])
@@ -90,16 +91,6 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
       return view(row)
     },
 
-    async usage(orgId: string, plan: Plan) {
-      const limits = PLAN_LIMITS[plan]
-      return {
-        plan,
-        repos: { used: await count(orgId), limit: limits.repos },
-        tokens: { used: await db.read(tokensInUse(orgId, clock.now())), limit: limits.tokens },
-        retention_days: limits.retentionDays,
-        rate_limit_per_minute: ratePerMinute(plan, config),
-      }
-    },
   }
 }
 
