@@ -16,10 +16,16 @@ export const ERROR_DESCRIPTIONS: Record<number, string> = {
   500: 'Internal error',
 }
 
-/** `{"error": "…"}` under each of the given statuses, for a route's `response` map. */
-export function errors<const S extends number>(...statuses: S[]): Record<S, TSchema> {
-  const out = {} as Record<S, TSchema>
-  for (const status of statuses)
+/**
+ * What every route can answer whatever its shape: a declared body over 1 MiB is refused before routing
+ * (413), and any route can fail (500) or meet the database or the rate-limit store away (503).
+ */
+const EVERY_ROUTE = [413, 500, 503] as const
+
+/** `{"error": "…"}` under each of the given statuses and those every route can answer, for a route's responses. */
+export function errors<const S extends number>(...statuses: S[]): Record<S | (typeof EVERY_ROUTE)[number], TSchema> {
+  const out = {} as Record<S | (typeof EVERY_ROUTE)[number], TSchema>
+  for (const status of [...statuses, ...EVERY_ROUTE])
     out[status] = t.Object({ error: t.String() }, { description: ERROR_DESCRIPTIONS[status] ?? 'Error' })
   return out
 }

@@ -94,6 +94,30 @@ describe('the served OpenAPI document', () => {
     expect(headers('/webhooks/razorpay', 'post')).toEqual([['X-Razorpay-Signature', true], ['X-Razorpay-Event-Id', true]])
   })
 
+  test("every operation states the statuses its shape implies (the route's own list, nothing added afterwards)", async () => {
+    const t = makeTestApp()
+    const doc = (await t.request('GET', '/swagger/json')).json
+    const missing: string[] = []
+    for (const route of t.app.routes) {
+      const hooks = route.hooks as { detail?: { hide?: boolean; security?: unknown[] }; params?: unknown; query?: unknown; body?: unknown }
+      const path = route.path.replace(/:([^/]+)/g, '{$1}')
+      const operation = doc.paths[path]?.[route.method.toLowerCase()]
+      if (!operation || hooks.detail?.hide) continue
+      // Any route: a declared body over 1 MiB is refused before routing, anything can fail or meet the
+      // database or rate-limit store away; parameters are validated; a body is read under the stall and
+      // in-flight bounds and its media type checked; a credential can be refused, lack a scope or be limited.
+      const implied = [413, 500, 503]
+      const readsBody = route.method !== 'GET' && route.method !== 'HEAD'
+      const auth = (hooks.detail?.security?.length ?? 0) > 0
+      if (readsBody || (operation.parameters?.length ?? 0) > 0) implied.push(400)
+      if (readsBody) implied.push(408)
+      if (readsBody && (hooks.body || auth)) implied.push(415)
+      if (auth) implied.push(401, 403, 429)
+      for (const status of implied) if (!operation.responses[status]) missing.push(`${route.method} ${route.path} ${status}`)
+    }
+    expect(missing).toEqual([])
+  })
+
   test('public operations say so with security: [], and every operation has one', async () => {
     const doc = await servedDocument()
     const publicOperations: [string, string][] = [['/health', 'get'], ['/v1/badge/{org}/{repo}', 'get'], ['/v1/trend/{org}/{repo}', 'get'], ['/v1/auth/validate', 'post'], ['/v1/sessions/{id}', 'delete'], ['/webhooks/stripe', 'post'], ['/webhooks/razorpay', 'post']]

@@ -37,7 +37,7 @@ export function authModule(deps: { verifier: TokenVerifier; orgs: OrgDirectory; 
         summary: 'Validate an API token (CLI)',
         responses: documentedOnly({
           200: t.Object({ valid: t.Literal(true), org_id: t.String(), scopes: t.Array(t.String()) }, { description: 'The token is valid' }),
-          ...errors(400, 401, 413, 415, 429),
+          ...errors(400, 401, 408, 415, 429),
         }),
       },
     },

@@ -14,7 +14,10 @@
  * - headers a client sends (Idempotency-Key, Last-Event-ID, If-None-Match, signatures) are declared per
  *   route (`x-headers`) and become header parameters;
  * - TypeBox's custom `error` keyword is not OpenAPI and is removed; a 204 gets no content;
- * - public operations get `security: []`; every operation lists the error statuses it can answer.
+ * - public operations get `security: []`.
+ *
+ * It adds no status a route did not state: each route lists its own (tests/system/openapi.test.ts checks
+ * that the list covers what its shape implies).
  */
 
 import { ERROR_DESCRIPTIONS, type Json, type RouteFacts } from '../../http/schemas'
@@ -70,24 +73,6 @@ function cleanSchema(schema: unknown): unknown {
   return s
 }
 
-/**
- * Every status an operation can answer besides its own, from its shape: any request declaring a body over
- * 1 MiB is 413, anything can fail with 500, and anything can meet the database or the rate-limit store
- * away for a moment (503); parameters are validated (400); a method with a body has it read under the
- * stall and in-flight bounds (408, and 503 again) and, where the route parses JSON (a JSON body, or
- * any route that takes a credential), its media type checked (415); credentials are refused or limited.
- */
-function implicitErrors(facts: RouteFacts, hasParameters: boolean): number[] {
-  const statuses = [413, 500, 503]
-  const readsBody = facts.method !== 'GET' && facts.method !== 'HEAD'
-  if (readsBody || hasParameters) statuses.push(400)
-  if (readsBody) statuses.push(408)
-  if (readsBody && (facts.body || facts.auth)) statuses.push(415)
-  if (facts.auth) statuses.push(401, 403, 429)
-  return statuses
-}
-
-
 /** An OpenAPI response of `{"error": string}` for `status`. */
 export const errorResponse = (status: number) => ({
   description: ERROR_DESCRIPTIONS[status] ?? 'Error',
@@ -141,7 +126,6 @@ export function exactDocument(document: Json, routes: RouteFacts[]): Json {
         } else if (response.content)
           for (const entry of Object.values<Json>(response.content)) if (entry?.schema) entry.schema = cleanSchema(entry.schema)
       }
-      if (route) for (const status of implicitErrors(route, parameters.length > 0)) responses[status] ??= errorResponse(status)
       operation.responses = responses
       if (!operation.security) operation.security = []
     }

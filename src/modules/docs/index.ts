@@ -119,7 +119,7 @@ export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) 
           tags: ['Docs'],
           summary: "Swagger UI's script and stylesheet (served from the swagger-ui-dist package)",
           // Documented, not encoded: the handler answers with the file itself.
-          responses: documentedOnly({ 200: t.String({ description: 'The file' }), ...errors(404) }),
+          responses: documentedOnly({ 200: t.String({ description: 'The file' }), ...errors(400, 404) }),
           'x-media': { 200: ['text/javascript', 'text/css'] },
         },
       },

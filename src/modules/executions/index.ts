@@ -45,7 +45,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         detail: {
           tags: ['Executions'],
           summary: 'Record a run (API token with execute)',
-          responses: documentedOnly({ 201: RecordedExecution, ...errors(400, 401, 402, 403, 413, 415, 422, 429) }),
+          responses: documentedOnly({ 201: RecordedExecution, ...errors(400, 401, 402, 403, 408, 415, 422, 429) }),
           description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
           security: SECURITY.token,
           'x-headers': [

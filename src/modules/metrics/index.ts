@@ -20,7 +20,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics; limitAdd
       return deps.metrics.text()
     },
     {
-      response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 429) },
+      response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 403, 429) },
       detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', security: [{ metricsToken: [] }, {}], 'x-media': { 200: 'text/plain' } },
     },
   )

@@ -73,7 +73,7 @@ export function sessionsModule(deps: SessionsDeps) {
             { id: t.String(), token: t.String(), user_id: t.String(), org_id: t.String(), org_slug: t.String(), expires_at: Timestamp },
             { description: 'The session; its token is shown once' },
           ),
-          ...errors(400, 401, 413, 415, 500),
+          ...errors(400, 401, 403, 408, 415, 429),
         },
         detail: { tags: ['Sessions'], summary: 'Create a dashboard session (web front end only)', security: [{ serviceToken: [] }] },
       },
@@ -90,7 +90,7 @@ export function sessionsModule(deps: SessionsDeps) {
           return deps.limitAddress?.(request, server, set)
         },
         params: t.Object({ id: t.String({ maxLength: 128 }) }),
-        response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(404, 429) },
+        response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(400, 404, 408, 429) },
         detail: { tags: ['Sessions'], summary: 'Delete a session (log out)' },
       },
     )

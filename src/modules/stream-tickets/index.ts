@@ -20,7 +20,7 @@ export function streamTicketsModule(deps: { auth: AuthPlugin; tickets: StreamTic
       {
         auth: 'read',
         body: StreamTicketBody,
-        response: { 201: StreamTicket, ...errors(400, 401, 403, 429) },
+        response: { 201: StreamTicket, ...errors(400, 401, 403, 408, 415, 429) },
         detail: {
           tags: ['Executions'],
           summary: 'A ticket for a browser to follow the stream (EventSource cannot send Authorization)',

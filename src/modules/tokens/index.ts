@@ -27,27 +27,27 @@ export function tokensModule(deps: TokenDeps & { auth: AuthPlugin; trustProxy: b
       {
         auth: 'session',
         body: CreateTokenBody,
-        response: { 201: CreatedToken, ...errors(400, 401, 402, 403, 413, 415, 429) },
+        response: { 201: CreatedToken, ...errors(400, 401, 402, 403, 408, 415, 429) },
         detail: detail('Create an API token (secret shown once)'),
       },
     )
     .get('/v1/tokens/:id', ({ principal, params }) => getToken(deps, principal.org.id, params.id), {
       auth: 'session',
       params: TokenParams,
-      response: { 200: TokenView, ...errors(401, 403, 404, 429) },
+      response: { 200: TokenView, ...errors(400, 401, 403, 404, 429) },
       detail: detail('Get one token'),
     })
     .patch('/v1/tokens/:id', ({ principal, params, body, request, server }) => updateAgentType(deps, who(principal, request, server), params.id, body.agent_type), {
       auth: 'session',
       params: TokenParams,
       body: t.Object({ agent_type: AgentType }, { examples: [{ agent_type: 'claude_code' }] }),
-      response: { 200: TokenView, ...errors(400, 401, 403, 404, 413, 415, 429) },
+      response: { 200: TokenView, ...errors(400, 401, 403, 404, 408, 415, 429) },
       detail: detail("Change a token's agent type"),
     })
     .post('/v1/tokens/:id/rotate', ({ principal, params, request, server }) => rotateToken(deps, who(principal, request, server), params.id), {
       auth: 'session',
       params: TokenParams,
-      response: { 200: RotatedToken, ...errors(401, 403, 404, 409, 429) },
+      response: { 200: RotatedToken, ...errors(400, 401, 403, 404, 408, 409, 415, 429) },
       detail: detail('Rotate a token (the old one stays valid for the grace period)'),
     })
     .delete(
@@ -59,7 +59,7 @@ export function tokensModule(deps: TokenDeps & { auth: AuthPlugin; trustProxy: b
       {
         auth: 'session',
         params: TokenParams,
-        response: { 204: t.Void({ description: 'Revoked' }), ...errors(401, 403, 404, 429) },
+        response: { 204: t.Void({ description: 'Revoked' }), ...errors(400, 401, 403, 404, 408, 415, 429) },
         detail: detail('Revoke a token'),
       },
     )
