@@ -1,21 +1,12 @@
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import { type AuthPlugin } from '../../http/auth'
 import { paymentRequired } from '../../http/errors'
-import { errors, Timestamp } from '../../http/schemas'
+import { errors } from '../../http/schemas'
 import type { Clock } from '../../lib/clock'
 import { SECURITY } from '../../http/security'
 import { PLAN_LIMITS } from '../plans'
+import { AnalyticsQuery, AnalyticsReport } from './model'
 import type { Analytics } from './service'
-
-const Counts = { executions: t.Integer(), pass: t.Integer(), warn: t.Integer(), fail: t.Integer() }
-
-export const AnalyticsReport = t.Object({
-  window: t.Object({ from: Timestamp, to: Timestamp, days: t.Integer() }),
-  totals: t.Object({ ...Counts, repos: t.Integer() }),
-  repos: t.Array(t.Object({ repo: t.String(), latest_coverage: t.Number(), coverage_change: t.Number(), executions: t.Integer(), fail_rate: t.Number() })),
-  daily: t.Array(t.Object({ date: t.String({ format: 'date' }), ...Counts, avg_coverage: t.Union([t.Number(), t.Null()]) })),
-  agents: t.Array(t.Object({ agent_type: t.String(), executions: t.Integer(), fail_rate: t.Number() })),
-}, { description: 'Coverage analytics over the window' })
 
 export function analyticsModule(deps: { analytics: Analytics; clock: Clock; auth: AuthPlugin }) {
   return new Elysia({ name: 'analytics' })
@@ -28,10 +19,7 @@ export function analyticsModule(deps: { analytics: Analytics; clock: Clock; auth
       },
       {
         auth: 'session',
-        query: t.Object({
-          days: t.Optional(t.Integer({ minimum: 1, maximum: 365, default: 30, error: 'days must be an integer from 1 to 365' })),
-          repo: t.Optional(t.String({ minLength: 1, maxLength: 100, error: 'repo must be a string of 1-100 characters' })),
-        }),
+        query: AnalyticsQuery,
         response: { 200: AnalyticsReport, ...errors(400, 401, 402, 403, 429) },
         detail: { tags: ['Analytics'], summary: 'Coverage analytics (team and enterprise)', security: SECURITY.session },
       },

@@ -1,5 +1,5 @@
 import type { MaybePromise } from '../../lib/maybe'
-import { Elysia, t } from 'elysia'
+import { Elysia } from 'elysia'
 import type { Config } from '../../config'
 import type { BodyReader } from '../../http/body'
 import type { AddressLimit } from '../../http/rate-limit'
@@ -10,29 +10,10 @@ import { sha256Hex } from '../../lib/hash'
 import { mapRazorpayEvent } from './razorpay'
 import { processBillingEvent, type BillingDeps, type BillingResult, type Provider } from './service'
 import { mapStripeEvent } from './stripe'
+import { RAZORPAY_BODY, Received, STRIPE_BODY } from './model'
 import type { WebhookVerifiers } from './verifiers'
 
 export type WebhookObserver = (provider: Provider, result: BillingResult | 'duplicate' | 'invalid_signature') => void
-
-const Received = t.Object({ received: t.Literal(true), duplicate: t.Optional(t.Literal(true)) }, { description: 'Recorded (or already recorded)' })
-
-/** Documented only (the routes verify raw bytes, so there is no body schema to validate with). */
-const STRIPE_BODY = t.Object(
-  { id: t.String(), object: t.Literal('event'), type: t.String(), created: t.Integer(), data: t.Object({ object: t.Object({}, { additionalProperties: true }) }) },
-  {
-    additionalProperties: true,
-    description: 'A Stripe event',
-    examples: [{ id: 'evt_1', object: 'event', type: 'customer.subscription.updated', created: 1773824400, data: { object: { id: 'sub_1', customer: 'cus_1', status: 'active', metadata: { org_id: 'acme' } } } }],
-  },
-)
-const RAZORPAY_BODY = t.Object(
-  { event: t.String(), payload: t.Object({}, { additionalProperties: true }), created_at: t.Integer() },
-  {
-    additionalProperties: true,
-    description: 'A Razorpay event',
-    examples: [{ entity: 'event', event: 'subscription.activated', payload: { subscription: { entity: { id: 'sub_1', plan_id: 'plan_team', notes: { org_id: 'acme' } } } }, created_at: 1773824400 }],
-  },
-)
 
 function answer(outcome: { duplicate: boolean }) {
   return outcome.duplicate ? { received: true as const, duplicate: true as const } : { received: true as const }

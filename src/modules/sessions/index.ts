@@ -10,9 +10,9 @@ import type { AddressLimit } from '../../http/rate-limit'
 import { bearer } from '../../http/auth'
 import { clientAddress, type Peer } from '../../http/client-address'
 import { internalError, unauthorized } from '../../http/errors'
-import { errors, Timestamp } from '../../http/schemas'
+import { errors } from '../../http/schemas'
 import { auditNow } from '../audit/service'
-import { SLUG_PATTERN } from '../orgs/service'
+import { CreatedSession, CreateSessionBody, SessionParams } from './model'
 import { createSession, deleteSession } from './service'
 
 export interface SessionsDeps {
@@ -63,16 +63,9 @@ export function sessionsModule(deps: SessionsDeps) {
           await checkServiceToken(request, server)
           return deps.body.json(request, server)
         },
-        body: t.Object({
-          user_id: t.String({ minLength: 1, maxLength: 128, error: 'user_id must be a string of 1-128 characters' }),
-          org_slug: t.String({ pattern: SLUG_PATTERN, error: `org_slug must match ${SLUG_PATTERN}` }),
-          org_name: t.Optional(t.String({ minLength: 1, maxLength: 128, error: 'org_name must be a string of 1-128 characters' })),
-        }, { examples: [{ user_id: 'user-42', org_slug: 'acme', org_name: 'Acme Inc.' }] }),
+        body: CreateSessionBody,
         response: {
-          201: t.Object(
-            { id: t.String(), token: t.String(), user_id: t.String(), org_id: t.String(), org_slug: t.String(), expires_at: Timestamp },
-            { description: 'The session; its token is shown once' },
-          ),
+          201: CreatedSession,
           ...errors(400, 401, 403, 408, 415, 429),
         },
         detail: { tags: ['Sessions'], summary: 'Create a dashboard session (web front end only)', security: [{ serviceToken: [] }] },
@@ -89,7 +82,7 @@ export function sessionsModule(deps: SessionsDeps) {
         transform({ request, server, set }) {
           return deps.limitAddress?.(request, server, set)
         },
-        params: t.Object({ id: t.String({ maxLength: 128 }) }),
+        params: SessionParams,
         response: { 204: t.Void({ description: 'Deleted (also when already gone)' }), ...errors(400, 404, 408, 429) },
         detail: { tags: ['Sessions'], summary: 'Delete a session (log out)' },
       },

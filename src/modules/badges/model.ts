@@ -1,0 +1,27 @@
+import { t } from 'elysia'
+import { REPO_MAX_LENGTH } from '../repos/name'
+
+export const PictureParams = t.Object({
+  org: t.String({ maxLength: 64 }),
+  repo: t.String({ maxLength: REPO_MAX_LENGTH, description: 'Repository name; a monorepo service as `services/go-svc` or `services%2Fgo-svc`' }),
+})
+
+export const Svg = t.String({ description: 'The picture (image/svg+xml)' })
+
+export const NotModified = t.String({ description: 'Not modified (ETag matched)' })
+
+const commonQuery = {
+  branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
+  token: t.Optional(t.String({ maxLength: 200, description: 'A `badge` or `read` API token of the organisation, for a private repository (never an execute-only token: badge URLs are public)' })),
+}
+
+export const BadgeQuery = t.Object({
+  ...commonQuery,
+  label: t.Optional(t.String({ minLength: 1, maxLength: 40, error: 'label must be a string of 1-40 characters' })),
+  style: t.Optional(t.Union([t.Literal('flat'), t.Literal('flat-square'), t.Literal('for-the-badge')], { error: 'style must be one of flat, flat-square, for-the-badge' })),
+})
+
+export const TrendQuery = t.Object({
+  ...commonQuery,
+  n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
+})
