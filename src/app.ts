@@ -154,6 +154,12 @@ export function createApp(deps: AppDeps) {
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))
+  // What an operator watches for floods and leaks, read when /metrics is scraped.
+  metrics.gauge('nolapse_request_body_bytes_in_flight', 'Bytes of request bodies received and being read now', () => body.inFlight())
+  metrics.gauge('nolapse_event_streams_open', 'Event streams open on this instance', () => streams.open())
+  metrics.gauge('nolapse_event_stream_subscriptions', "Subscriptions to this instance's run bus (one per open stream)", () => bus.size())
+  metrics.gauge('nolapse_picture_renders', 'Badges and trend graphs drawn since start (not served from the cache)', () => renderer.stats.renders)
+  metrics.gauge('nolapse_picture_cache_hits', 'Badges and trend graphs served from the cache since start', () => renderer.stats.hits)
   docs.routes = () =>
     app.routes.map((route) => {
       const hooks = route.hooks as { body?: Json; detail?: Json }
@@ -161,7 +167,21 @@ export function createApp(deps: AppDeps) {
     })
   /** Resolves once the work the server started on its own (bookkeeping writes) has landed: what tests wait for instead of sleeping. */
   const settled = () => verifier.settled()
-  return Object.assign(app, { settled, services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
+  const lifecycle = {
+    /** Resolves once this instance listens to the others (before it serves, so it misses nothing they change). */
+    ready: () => cluster.ready,
+    /** Whether this instance hears the others now (false while its listening connection is down). */
+    hearing: () => cluster.hearing(),
+    /** Draws one of each picture, so the first README view does not pay satori's start-up. */
+    warm: () => renderer.warm(),
+    /** Stops what the app holds open besides the database: lease renewal, cluster beats and listening, Redis. */
+    async stop() {
+      streams.stop()
+      await cluster.stop()
+      redis?.close()
+    },
+  }
+  return Object.assign(app, { settled, ...lifecycle, services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
 }
 
 export type App = ReturnType<typeof createApp>

@@ -29,7 +29,7 @@ try {
     }
   }
   // Listening to the other instances before serving: nothing they change is missed.
-  await app.services.cluster.ready
+  await app.ready()
   try {
     // reusePort off (Elysia turns it on): a second process on a taken port must fail, not silently share it.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024, reusePort: false })
@@ -41,7 +41,7 @@ try {
   }
   const server = app.server!
   // The first satori render costs tens of milliseconds: paid now, right after listen, not by the first README view.
-  void app.services.renderer.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
+  void app.warm().catch((error) => logger.error('badge warm-up failed', { error: String(error) }))
   const stopRetention = startRetentionSchedule(db, systemClock, logger)
   // Started a moment after listen: booting a worker thread would otherwise compete with the first requests.
   let stopCheckpointer = () => {}
@@ -61,9 +61,7 @@ try {
     // end by themselves). The Bun server is stopped directly: Elysia's stop() throws when called twice.
     await Promise.race([server.stop(), Bun.sleep(5000)])
     await server.stop(true)
-    app.services.streams.stop()
-    await app.services.cluster.stop()
-    redis?.close()
+    await app.stop()
     await db.close()
     process.exit(0)
   }

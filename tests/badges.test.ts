@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test'
 import { Resvg } from '@resvg/resvg-js'
 import { colourFor, shownPercent } from '../src/modules/badges/render'
 import { makeTestApp } from './helpers/app'
-import { createToken, orgWithToken, signIn, submit } from './helpers/fixtures'
+import { createToken, orgWithToken, signIn, submit, metric } from './helpers/fixtures'
 
 const GREEN = '#4c1'
 const YELLOW = '#dfb317'
@@ -215,12 +215,12 @@ describe('render cache', () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)
     await submit(t, token, { coverage: 84 })
-    const stats = t.app.services.renderer.stats
     await t.request('GET', '/v1/badge/acme/api-service')
-    const renders = stats.renders
+    const renders = await metric(t, 'nolapse_picture_renders')
+    const hits = await metric(t, 'nolapse_picture_cache_hits')
     for (let i = 0; i < 5; i++) await t.request('GET', '/v1/badge/acme/api-service')
-    expect(stats.renders).toBe(renders)
+    expect([await metric(t, 'nolapse_picture_renders'), await metric(t, 'nolapse_picture_cache_hits')]).toEqual([renders, hits + 5])
     await t.request('GET', '/v1/badge/acme/api-service?style=flat-square')
-    expect(stats.renders).toBe(renders + 1)
+    expect(await metric(t, 'nolapse_picture_renders')).toBe(renders + 1)
   })
 })

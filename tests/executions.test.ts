@@ -3,7 +3,7 @@ import { encodeCursor, formatDelta, outcomeFor } from '../src/modules/executions
 import { createListCache } from '../src/modules/executions/list-cache'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
-import { counterMatches, createToken, orgWithToken, setPlan, signIn, submit } from './helpers/fixtures'
+import { counterMatches, createToken, orgWithToken, setPlan, signIn, submit, metric } from './helpers/fixtures'
 import { onPostgres } from './helpers/db'
 import type { SqliteDb } from '../src/db/client'
 
@@ -358,7 +358,7 @@ describe('GET /v1/executions/stream', () => {
     expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     const reader = res.body!.getReader()
     await readUntil(reader, ': connected')
-    expect(t.app.services.bus.size()).toBe(1)
+    expect((await metric(t, 'nolapse_event_stream_subscriptions'))).toBe(1)
     const posted = await submit(t, token, { coverage: 77.7 })
     const text = await readUntil(reader, '77.7')
     expect(text).toContain(`event: execution\nid: ${posted.json.id}\ndata: `)
@@ -366,7 +366,7 @@ describe('GET /v1/executions/stream', () => {
     expect(data).toMatchObject({ id: posted.json.id, coverage: 77.7, repo: 'api-service' })
     expect(text).not.toContain('"coverage":10')
     await reader.cancel()
-    expect(t.app.services.bus.size()).toBe(0)
+    expect((await metric(t, 'nolapse_event_stream_subscriptions'))).toBe(0)
   })
 
   test('a stream opened before the repository exists delivers its first run (the onboarding wizard)', async () => {
@@ -379,7 +379,7 @@ describe('GET /v1/executions/stream', () => {
     const text = await readUntil(reader, first.json.id)
     expect(text).toContain(`event: execution\nid: ${first.json.id}\n`)
     await reader.cancel()
-    expect(t.app.services.bus.size()).toBe(0)
+    expect((await metric(t, 'nolapse_event_stream_subscriptions'))).toBe(0)
   })
 
   test('Last-Event-ID replays what was missed', async () => {

@@ -63,6 +63,7 @@ export function createCluster(db: Db, logger: Pick<Logger, 'warn' | 'info'>, han
   const heard = new Map<string, { seq: number; at: number }>()
   let lastOwnBeat = performance.now()
   let deaf = false
+  let stopped: Promise<void> | undefined
 
   function sequence(from: string, seq: number): void {
     const now = performance.now()
@@ -125,11 +126,12 @@ export function createCluster(db: Db, logger: Pick<Logger, 'warn' | 'info'>, han
     },
     ready,
     hearing: () => !deaf,
-    stop: async () => {
-      clearInterval(beat)
-      const unlisten = await listening.catch(() => null)
-      await unlisten?.()
-    },
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(beat)
+        const unlisten = await listening.catch(() => null)
+        await unlisten?.()
+      })()),
   }
 }
 

@@ -39,3 +39,11 @@ export async function counterMatches(t: TestApp): Promise<boolean> {
   )
   return rows.every((row) => row.counter === row.real)
 }
+
+/** The value of one gauge or counter (without labels) in the server's /metrics answer, as an operator reads it. */
+export async function metric(t: TestApp, name: string): Promise<number> {
+  const res = await t.request('GET', '/metrics')
+  const line = res.text.split('\n').find((l) => l.startsWith(`${name} `))
+  if (!line) throw new Error(`no metric ${name} (status ${res.status})`)
+  return Number(line.slice(name.length + 1))
+}

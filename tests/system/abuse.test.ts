@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { freePort, ROOT } from '../helpers/process'
 import { addressBucket } from '../../src/http/client-address'
 import { makeTestApp, type TestApp } from '../helpers/app'
-import { createToken, orgWithToken, signIn, submit } from '../helpers/fixtures'
+import { createToken, orgWithToken, signIn, submit, metric } from '../helpers/fixtures'
 import { BILLING_ENV } from '../helpers/webhooks'
 
 /*
@@ -164,7 +164,7 @@ describe('event streams', () => {
     const serverFull = (await openStream(t, (await signIn(t, 'gamma', { user: 'z' })).session, 'gamma')).res
     expect([serverFull.status, await serverFull.json()]).toEqual([429, { error: 'too many open event streams on this server (12/12)' }])
     for (const s of [...open, ...streams]) await s.close()
-    expect(t.app.services.streams.open()).toBe(1)
+    expect((await metric(t, 'nolapse_event_streams_open'))).toBe(1)
   })
 
   test('revoking a token ends its open stream at once', async () => {
@@ -176,8 +176,8 @@ describe('event streams', () => {
     await t.request('DELETE', `/v1/tokens/${reader.id}`, { token: session })
     expect((await stream.read('never')).ended).toBe(true)
     await submit(t, token, {})
-    expect(t.app.services.bus.size()).toBe(0)
-    expect(t.app.services.streams.open()).toBe(0)
+    expect((await metric(t, 'nolapse_event_stream_subscriptions'))).toBe(0)
+    expect((await metric(t, 'nolapse_event_streams_open'))).toBe(0)
   })
 
   test('logging out ends the streams the session opened', async () => {
@@ -243,7 +243,7 @@ describe('request bodies', () => {
     const { token } = await orgWithToken(t)
     const res = await post(t, '/v1/executions', stalledBody('{"repo":"api-service",'), { authorization: `Bearer ${token}`, 'content-length': '200' })
     expect([res.status, await res.json()]).toEqual([408, { error: 'request body timed out' }])
-    expect(t.app.services.body.inFlight()).toBe(0)
+    expect((await metric(t, 'nolapse_request_body_bytes_in_flight'))).toBe(0)
     expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
   })
 
@@ -251,8 +251,8 @@ describe('request bodies', () => {
     const t = makeTestApp({}, { bodyLimits: { inFlightBytes: 2 * 1024 * 1024, stallMs: 60_000 } })
     const { token } = await orgWithToken(t)
     const pending = post(t, '/v1/executions', stalledBody('{'), { authorization: `Bearer ${token}`, 'content-length': String(1024 * 1024) })
-    for (let i = 0; i < 400 && t.app.services.body.inFlight() === 0; i++) await Bun.sleep(5)
-    expect(t.app.services.body.inFlight()).toBe(1)
+    for (let i = 0; i < 400 && (await metric(t, 'nolapse_request_body_bytes_in_flight')) === 0; i++) await Bun.sleep(5)
+    expect((await metric(t, 'nolapse_request_body_bytes_in_flight'))).toBe(1)
     void pending
   })
 
@@ -275,7 +275,7 @@ describe('request bodies', () => {
     await arrived('198.51.100.1', 400 * 1024)
     const third = await post(t, '/v1/executions', stalledBody('{' + ' '.repeat(200 * 1024 - 1)), from('192.0.2.1'))
     expect([third.status, await third.json()]).toEqual([503, { error: 'server busy: too many request bodies in flight' }])
-    expect(t.app.services.body.inFlight()).toBe(900 * 1024)
+    expect((await metric(t, 'nolapse_request_body_bytes_in_flight'))).toBe(900 * 1024)
     // A small body still fits, and the refused ones hold nothing.
     expect((await submit(t, token, {}, { 'x-forwarded-for': '192.0.2.1' })).status).toBe(201)
   })
@@ -305,7 +305,7 @@ describe('request bodies', () => {
     const endless = await post(t, '/v1/executions', trickle(200, 50), auth)
     expect([endless.status, await endless.json()]).toEqual([408, { error: 'request body timed out' }])
     expect(performance.now() - started).toBeGreaterThanOrEqual(1400)
-    expect(t.app.services.body.inFlight()).toBe(0)
+    expect((await metric(t, 'nolapse_request_body_bytes_in_flight'))).toBe(0)
     expect((await t.db.get<any>('SELECT count(*) AS n FROM executions'))).toEqual({ n: 0 })
   })
 })

@@ -22,7 +22,7 @@ async function twoInstances(options: { env?: Record<string, string>; leaseMs?: n
     const app = createApp({ config, db, logger: memoryLogger(), streamTiming: { heartbeatMs: 60_000, pollMs: options.pollMs ?? 60_000, leaseMs: options.leaseMs }, clusterTiming: options.clusterTiming })
     return { db, app }
   })
-  await Promise.all(instances.map((i) => i.app.services.cluster.ready))
+  await Promise.all(instances.map((i) => i.app.ready()))
   const call = async (i: number, method: string, path: string, token?: string, body?: unknown) => {
     const res = await instances[i]!.app.handle(
       new Request(`http://localhost${path}`, {
@@ -54,8 +54,7 @@ async function twoInstances(options: { env?: Record<string, string>; leaseMs?: n
   }
   const close = async () => {
     for (const { app, db } of instances) {
-      app.services.streams.stop()
-      await app.services.cluster.stop()
+      await app.stop()
       await db.close()
     }
   }
@@ -113,8 +112,8 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     expect(performance.now() - revokedAt).toBeLessThan(4000)
     expect(await Promise.race([open.ended.then(() => 'ended'), Bun.sleep(Math.max(0, 5500 - (performance.now() - revokedAt))).then(() => 'still open')])).toBe('ended')
     await gap
-    await within(5000, async () => instances[1]!.app.services.cluster.hearing(), (hearing) => hearing)
-    expect(instances[1]!.app.services.cluster.hearing()).toBe(true)
+    await within(5000, async () => instances[1]!.app.hearing(), (hearing) => hearing)
+    expect(instances[1]!.app.hearing()).toBe(true)
     await close()
   }, 30_000)
 
@@ -209,7 +208,7 @@ describe.skipIf(!onPostgres)('several instances on one PostgreSQL', () => {
     await Bun.sleep(900) // three lease lengths: A renews its lease, so B still sees the slot taken
     expect((await openStream(1, session)).status).toBe(429)
     // A "dies": it stops renewing (its stream is never released); within a lease length the slot is free.
-    instances[0]!.app.services.streams.stop()
+    await instances[0]!.app.stop()
     const freed = await within(WITHIN_MS, () => openStream(1, session), (res) => res.status === 200)
     expect(freed.value.status).toBe(200)
     await freed.value.body!.cancel()

@@ -36,8 +36,9 @@ describe.skipIf(!onRedis)('rate limits in Redis', () => {
     const refused = await b!.request('GET', '/swagger/json')
     expect([refused.status, refused.json, refused.headers.get('ratelimit-remaining'), refused.headers.get('retry-after')]).toEqual([429, { error: 'rate limit exceeded' }, '0', '3'])
     // Redis holds the key only while it limits: it expires when the allowance is whole again (a minute here).
-    const redis = a!.app.services.redis!
+    const redis = await connectedRedis(TEST_REDIS_URL)
     const ttl = Number(await redis.send('PTTL', [`${prefix}a:unknown`]))
+    redis.close()
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(60_000)
     // Another deployment on the same Redis (another prefix) has an allowance of its own.
@@ -63,7 +64,7 @@ describe.skipIf(!onRedis)('rate limits in Redis', () => {
     const granted = statuses.filter((s) => s === 200).length
     expect(granted).toBeGreaterThanOrEqual(60)
     expect(granted).toBeLessThanOrEqual(66) // the limit + 10 % (the real clock moves: one request a second is earned back)
-    for (const app of apps) app.services.redis!.close()
+    for (const app of apps) await app.stop()
     for (const db of dbs) await db.close()
   }, 20_000)
 })

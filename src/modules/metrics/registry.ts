@@ -1,4 +1,4 @@
-import { Counter, Registry, type Metric } from 'prom-client'
+import { Counter, Gauge, Registry, type Metric } from 'prom-client'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
@@ -116,6 +116,10 @@ export function createMetrics() {
       else tally.miss++
     },
     webhook: (provider: string, result: string) => webhooks.labels(provider, result).inc(),
+    /** A gauge read from `read` when scraped (state the process already keeps: nothing is counted per request). */
+    gauge(name: string, help: string, read: () => number): void {
+      new Gauge({ name, help, registers: [registry], collect() { this.set(read()) } })
+    },
     rejection: (kind: string) => rejections.labels(kind).inc(),
   }
 }
