@@ -41,7 +41,7 @@ import { createRepoService } from './modules/repos/service'
 import { usageModule } from './modules/usage'
 import { createUsageService } from './modules/usage/service'
 import { sessionsModule } from './modules/sessions'
-import { createSessionStore } from './modules/sessions/service'
+import { createSessionService } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
 import { createTokenVerifier } from './modules/tokens/verifier'
 import { clustered } from './modules/cluster'
@@ -80,7 +80,7 @@ export function createApp(deps: AppDeps) {
     logger,
     deps.clusterTiming,
   )
-  const sessions = createSessionStore(db, clock)
+  const sessions = createSessionService(db, clock, logger)
   const { take: sharedTake, redis } = limitStore({ config, db, clock, logger, redis: deps.redis })
   const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedTake)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).

@@ -8,8 +8,8 @@ import { HttpError } from '../http/errors'
 import { recordAudit } from '../modules/audit/service'
 import { ensureOrganisation, findOrgBySlug, SLUG_PATTERN } from '../modules/orgs/service'
 import { sweepRetention } from '../modules/retention/service'
-import { createSession } from '../modules/sessions/service'
-import { createToken } from '../modules/tokens/service'
+import { createSessionService } from '../modules/sessions/service'
+import { createTokenService } from '../modules/tokens/service'
 import { createTokenVerifier } from '../modules/tokens/verifier'
 
 export interface CliOptions {
@@ -59,7 +59,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
     }
     case 'session create': {
       const org = await orgOrFail(db, options.org)
-      const session = await createSession(db, logger, now, { userId: options.user ?? 'cli', orgSlug: org.slug, ttlSeconds: config.sessionTtlSeconds, remote: 'cli' })
+      const session = await createSessionService(db, { now: () => now }, logger).create({ userId: options.user ?? 'cli', orgSlug: org.slug, ttlSeconds: config.sessionTtlSeconds, remote: 'cli' })
       return session.token
     }
     case 'token create': {
@@ -71,8 +71,8 @@ export async function runCommand(db: Db, config: Config, args: string[], options
       const agentType = options.agentType ?? ''
       if (!/^[a-z0-9_]{0,32}$/.test(agentType)) throw new UsageError('--agent-type must match ^[a-z0-9_]{0,32}$')
       try {
-        const token = await createToken(
-          { db, clock: systemClock, logger, verifier: createTokenVerifier(db, systemClock), graceSeconds: config.tokenRotationGraceSeconds },
+        const tokens = createTokenService({ db, clock: systemClock, logger, verifier: createTokenVerifier(db, systemClock), graceSeconds: config.tokenRotationGraceSeconds })
+        const token = await tokens.create(
           { orgId: org.id, plan: org.plan, actor: 'cli', remote: 'cli' },
           { name: options.name, scopes, agentType },
         )

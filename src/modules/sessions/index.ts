@@ -13,7 +13,7 @@ import { internalError, unauthorized } from '../../http/errors'
 import { errors } from '../../http/schemas'
 import { auditNow } from '../audit/service'
 import { CreatedSession, CreateSessionBody, SessionParams } from './model'
-import { createSession, deleteSession } from './service'
+import { createSessionService } from './service'
 
 export interface SessionsDeps {
   config: Config
@@ -30,6 +30,7 @@ export interface SessionsDeps {
 
 export function sessionsModule(deps: SessionsDeps) {
   const { config } = deps
+  const sessions = createSessionService(deps.db, deps.clock, deps.logger)
   const checkServiceToken = async (request: Request, server: Peer) => {
     if (!config.serviceToken) throw internalError('service token not configured')
     const given = bearer(request) ?? ''
@@ -49,7 +50,7 @@ export function sessionsModule(deps: SessionsDeps) {
       '/v1/sessions/create',
       ({ request, server, body, set }) => {
         set.status = 201
-        return createSession(deps.db, deps.logger, deps.clock.now(), {
+        return sessions.create({
           userId: body.user_id,
           orgSlug: body.org_slug,
           orgName: body.org_name,
@@ -74,7 +75,7 @@ export function sessionsModule(deps: SessionsDeps) {
     .delete(
       '/v1/sessions/:id',
       async ({ params, request, server, set }) => {
-        await deleteSession(deps.db, deps.logger, deps.clock.now(), params.id, clientAddress(request, server, config.trustProxy))
+        await sessions.delete(params.id, clientAddress(request, server, config.trustProxy))
         deps.ended?.(params.id)
         set.status = 204
       },

@@ -14,7 +14,7 @@ export interface SessionPrincipal {
 }
 
 /** Creates the session (and the organisation on the free plan when the slug is new); the raw token is returned once. */
-export async function createSession(
+async function createSession(
   db: Db,
   logger: Logger,
   now: number,
@@ -41,7 +41,7 @@ export async function createSession(
 }
 
 /** Deletes a session; deleting one that is already gone is not an error. */
-export async function deleteSession(db: Db, logger: Logger, now: number, id: string, remote: string): Promise<void> {
+async function deleteSession(db: Db, logger: Logger, now: number, id: string, remote: string): Promise<void> {
   const line = await db.tx(
     (function* () {
       const gone = yield* get<{ org_id: string; user_id: string }>('DELETE FROM sessions WHERE id = ? RETURNING org_id, user_id', [id])
@@ -53,17 +53,26 @@ export async function deleteSession(db: Db, logger: Logger, now: number, id: str
   if (line) logger.audit(line)
 }
 
-export interface SessionStore {
+export interface SessionService {
   find(raw: string): Promise<SessionPrincipal | null>
   /** Whether the session with this id still exists and has not expired. */
   isValid(id: string): Promise<boolean>
+  /** Creates the session (and the organisation on the free plan when the slug is new); the raw token is returned once. */
+  create(input: { userId: string; orgSlug: string; orgName?: string; ttlSeconds: number; remote: string }): ReturnType<typeof createSession>
+  /** Deletes a session; deleting one that is already gone is not an error. */
+  delete(id: string, remote: string): Promise<void>
 }
 
 const SESSION_FORMAT = /^nls_[0-9a-f]{64}$/
 
-/** Looks a session up by the hash of its token; an expired session is treated as absent. */
-export function createSessionStore(db: Db, clock: { now(): number }): SessionStore {
+/**
+ * The sessions feature's operations (`createXService(deps)`, the one service shape). A session is looked
+ * up by the hash of its token; an expired session is treated as absent.
+ */
+export function createSessionService(db: Db, clock: { now(): number }, logger: Logger): SessionService {
   return {
+    create: (input) => createSession(db, logger, clock.now(), input),
+    delete: (id, remote) => deleteSession(db, logger, clock.now(), id, remote),
     async isValid(id) {
       const row = await db.get<{ expires_at: number }>('SELECT expires_at FROM sessions WHERE id = ?', [id])
       return row !== null && row.expires_at > clock.now()

@@ -44,13 +44,13 @@ export function* tokensInUse(orgId: string, now: number): Step<number> {
   return row?.n ?? 0
 }
 
-export async function listTokens(deps: TokenDeps, orgId: string) {
+async function listTokens(deps: TokenDeps, orgId: string) {
   const now = deps.clock.now()
   const rows = await deps.db.all<Parameters<typeof tokenRow>[0]>(`${TOKEN_SELECT} WHERE org_id = ? ORDER BY created_at, id`, [orgId])
   return rows.map((row) => tokenView(tokenRow(row), now))
 }
 
-export async function getToken(deps: TokenDeps, orgId: string, id: string) {
+async function getToken(deps: TokenDeps, orgId: string, id: string) {
   return tokenView(await deps.db.read(findOwned(orgId, id)), deps.clock.now())
 }
 
@@ -64,7 +64,7 @@ const INSERT_TOKEN = 'INSERT INTO api_tokens (id, org_id, name, secret_hash, sco
  * The count and the insert run under the organisation's token lock: two requests racing for the last
  * free slot cannot both pass.
  */
-export async function createToken(deps: TokenDeps, who: Actor, input: { name: string; scopes: string[]; agentType: string }) {
+async function createToken(deps: TokenDeps, who: Actor, input: { name: string; scopes: string[]; agentType: string }) {
   const now = deps.clock.now()
   const scopes = [...new Set(input.scopes)]
   if (scopes.includes('badge') && scopes.length > 1) throw badRequest(BADGE_ALONE)
@@ -93,7 +93,7 @@ export async function createToken(deps: TokenDeps, who: Actor, input: { name: st
   return { id, secret, name: input.name, scopes, agent_type: input.agentType }
 }
 
-export async function updateAgentType(deps: TokenDeps, who: Actor, id: string, agentType: string) {
+async function updateAgentType(deps: TokenDeps, who: Actor, id: string, agentType: string) {
   const now = deps.clock.now()
   const { row, line } = await deps.db.tx(
     (function* () {
@@ -122,7 +122,7 @@ export async function updateAgentType(deps: TokenDeps, who: Actor, id: string, a
  * leaves more than two valid tokens (the active one and its one predecessor). The token's row is
  * locked first, so two rotations of one token at once cannot both succeed.
  */
-export async function rotateToken(deps: TokenDeps, who: Actor, id: string) {
+async function rotateToken(deps: TokenDeps, who: Actor, id: string) {
   const now = deps.clock.now()
   const next = newToken()
   let cut: string[] = []
@@ -158,7 +158,7 @@ export async function rotateToken(deps: TokenDeps, who: Actor, id: string) {
 }
 
 /** Revokes a token; it is refused from the very next request. Revoking a revoked token changes nothing. */
-export async function revokeToken(deps: TokenDeps, who: Actor, id: string): Promise<void> {
+async function revokeToken(deps: TokenDeps, who: Actor, id: string): Promise<void> {
   const now = deps.clock.now()
   const line = await deps.db.tx(
     (function* () {
@@ -173,3 +173,20 @@ export async function revokeToken(deps: TokenDeps, who: Actor, id: string): Prom
   deps.ended?.(id)
   if (line) deps.logger.audit(line)
 }
+
+/**
+ * The tokens feature's operations bound to their dependencies: the one service shape of the codebase
+ * (`createXService(deps)` returning plain functions that take plain values and throw HttpErrors).
+ */
+export function createTokenService(deps: TokenDeps) {
+  return {
+    list: (orgId: string) => listTokens(deps, orgId),
+    get: (orgId: string, id: string) => getToken(deps, orgId, id),
+    create: (who: Actor, input: { name: string; scopes: string[]; agentType: string }) => createToken(deps, who, input),
+    updateAgentType: (who: Actor, id: string, agentType: string) => updateAgentType(deps, who, id, agentType),
+    rotate: (who: Actor, id: string) => rotateToken(deps, who, id),
+    revoke: (who: Actor, id: string) => revokeToken(deps, who, id),
+  }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>
