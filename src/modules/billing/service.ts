@@ -1,8 +1,9 @@
 import type { Db } from '../../db/client'
-import { all, get, lock, run, type Step } from '../../db/work'
+import { get, lock, run, type Step } from '../../db/work'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { recordAudit } from '../audit/service'
+import { billingOrgByRef, billingOrgsByCustomer, billingOrgsBySubscription, linkBilling, setPlanState, type BillingOrg } from '../orgs/service'
 import type { OrgDirectory } from '../orgs/directory'
 
 export type Provider = 'stripe' | 'razorpay'
@@ -43,24 +44,10 @@ export interface BillingDeps {
   beforeCommit?: (event: BillingEvent) => void
 }
 
-interface OrgRow {
-  id: string
-  plan: Plan
-  billing_status: 'active' | 'past_due'
-  plan_event_at: number
-  customer: string | null
-  subscription: string | null
-}
+type OrgRow = BillingOrg
 
 /** `adopt`: the event's subscription (and customer) become the organisation's links. */
 type Resolution = { org: OrgRow | null; problem?: 'conflict' | 'ambiguous' | 'superseded'; linked?: OrgRow; named?: OrgRow; adopt?: boolean }
-
-/** The columns of one provider's links on `organisations`, and the select every step reads an organisation with. */
-function providerColumns(provider: Provider) {
-  const [customer, subscription] = provider === 'stripe' ? ['stripe_customer_id', 'stripe_subscription_id'] : ['razorpay_customer_id', 'razorpay_subscription_id']
-  return { customer, subscription, select: `SELECT id, plan, billing_status, plan_event_at, ${customer} AS customer, ${subscription} AS subscription FROM organisations` }
-}
-type Columns = ReturnType<typeof providerColumns>
 
 /** What a step decided, and the audit lines it wrote (printed once the transaction commits). */
 interface Applied {
@@ -76,11 +63,10 @@ interface Applied {
  * Unlinked, its metadata names the organisation and links it there; with neither it belongs to nobody.
  * The customer link decides only events that name no subscription.
  */
-function* resolveOrg(event: BillingEvent, columns: Columns): Step<Resolution> {
-  const { select } = columns
-  const named = event.orgRef ? ((yield* get<OrgRow>(`${select} WHERE id = ? OR slug = ?`, [event.orgRef, event.orgRef])) ?? undefined) : undefined
+function* resolveOrg(event: BillingEvent): Step<Resolution> {
+  const named = event.orgRef ? ((yield* billingOrgByRef(event.provider, event.orgRef)) ?? undefined) : undefined
   if (event.subscriptionId) {
-    const linked = (yield* all<OrgRow>(`${select} WHERE ${columns.subscription} = ? LIMIT 2`, [event.subscriptionId]))[0]
+    const linked = (yield* billingOrgsBySubscription(event.provider, event.subscriptionId))[0]
     if (linked) return event.orgRef && named?.id !== linked.id ? { org: null, problem: 'conflict', linked, named } : { org: linked }
     if (event.orgRef) {
       // A subscription turning active becomes its organisation's current one; the end or failure of one the
@@ -93,7 +79,7 @@ function* resolveOrg(event: BillingEvent, columns: Columns): Step<Resolution> {
   }
   let linked: OrgRow | undefined
   if (event.customerId) {
-    const byCustomer = yield* all<OrgRow>(`${select} WHERE ${columns.customer} = ? LIMIT 2`, [event.customerId])
+    const byCustomer = yield* billingOrgsByCustomer(event.provider, event.customerId)
     if (byCustomer.length > 1) return { org: null, problem: 'ambiguous' }
     linked = byCustomer[0]
   }
@@ -115,10 +101,11 @@ function* recordConflict(event: BillingEvent, linked: OrgRow, now: number): Step
 }
 
 /** Links the event's customer and subscription to the organisation (those it does not have yet). */
-function* linkOrg(event: BillingEvent, org: OrgRow, columns: Columns): Step<void> {
-  if (event.customerId && org.customer !== event.customerId) yield* run(`UPDATE organisations SET ${columns.customer} = ? WHERE id = ?`, [event.customerId, org.id])
-  if (event.subscriptionId && org.subscription !== event.subscriptionId)
-    yield* run(`UPDATE organisations SET ${columns.subscription} = ? WHERE id = ?`, [event.subscriptionId, org.id])
+function linkOrg(event: BillingEvent, org: OrgRow): Step<void> {
+  return linkBilling(event.provider, org.id, {
+    customerId: event.customerId !== org.customer ? event.customerId : undefined,
+    subscriptionId: event.subscriptionId !== org.subscription ? event.subscriptionId : undefined,
+  })
 }
 
 /** Sets the plan and billing status the event carries, unless a later event already did; one audit line per change. */
@@ -126,7 +113,7 @@ function* changePlan(event: BillingEvent, org: OrgRow, now: number): Step<Applie
   if (event.createdAt < org.plan_event_at) return { result: 'stale', org, lines: [] }
   const plan = event.plan ?? org.plan
   const status = event.billingStatus ?? org.billing_status
-  yield* run('UPDATE organisations SET plan = ?, billing_status = ?, plan_event_at = ? WHERE id = ?', [plan, status, event.createdAt, org.id])
+  yield* setPlanState(org.id, plan, status, event.createdAt)
   const lines: string[] = []
   const changes = [
     ['billing.plan_change', org.plan, plan],
@@ -142,13 +129,12 @@ function* changePlan(event: BillingEvent, org: OrgRow, now: number): Step<Applie
 function* applyEvent(event: BillingEvent, now: number): Step<Applied> {
   const changesState = event.plan !== undefined || event.billingStatus !== undefined
   if (!changesState && !event.link) return { result: 'ignored', org: null, lines: [] }
-  const columns = providerColumns(event.provider)
-  const resolution = yield* resolveOrg(event, columns)
+  const resolution = yield* resolveOrg(event)
   if (resolution.problem === 'conflict') return yield* recordConflict(event, resolution.linked!, now)
   if (resolution.problem) return { result: resolution.problem, org: null, lines: [] }
   const org = resolution.org
   if (!org) return { result: 'unknown_org', org: null, lines: [] }
-  if (event.link || resolution.adopt) yield* linkOrg(event, org, columns)
+  if (event.link || resolution.adopt) yield* linkOrg(event, org)
   return changesState ? yield* changePlan(event, org, now) : { result: 'applied', org, lines: [] }
 }
 

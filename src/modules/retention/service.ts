@@ -1,5 +1,6 @@
 import type { Db } from '../../db/client'
 import { EXPIRED_BATCH } from '../executions/queries'
+import { allOrgPlans } from '../orgs/service'
 import type { Plan } from '../../db/schema'
 import type { Logger } from '../../lib/logger'
 import { PLAN_LIMITS } from '../plans'
@@ -26,7 +27,7 @@ export interface SweepResult {
  * tickets, and idempotency keys older than a day, go too.
  */
 export async function sweepRetention(db: Db, now: number, batchSize = 1000): Promise<SweepResult> {
-  const orgs = await db.all<{ id: string; plan: Plan }>('SELECT id, plan FROM organisations')
+  const orgs = await db.read(allOrgPlans())
   function* batch(orgId: string, cutoff: number) {
     const deleted = yield* all<RolledExecution>(
       EXPIRED_BATCH,
