@@ -190,3 +190,14 @@ export const streamLeases = sqliteTable('stream_leases', {
   orgId: text('org_id').notNull(),
   expiresAt: integer('expires_at').notNull(),
 }, (t) => [index('stream_leases_org_idx').on(t.orgId), index('stream_leases_instance_idx').on(t.instance)])
+
+/** `defaultBranch` → `default_branch`: a column's SQL name from its TypeScript name. */
+type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
+  ? `${Head extends Lowercase<Head> ? Head : `_${Lowercase<Head>}`}${SnakeCase<Tail>}`
+  : S
+
+/**
+ * A table's row as our SQL reads and writes it (snake_case columns), derived from the drizzle table, so a
+ * column added or retyped here is one change: `Row<typeof repositories.$inferSelect>`.
+ */
+export type Row<T> = { [K in keyof T as SnakeCase<K & string>]-?: Exclude<T[K], undefined> }

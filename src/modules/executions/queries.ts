@@ -1,33 +1,11 @@
 import { all, get, run, type Step } from '../../db/work'
-import type { Outcome } from '../../db/schema'
+import type { executions, repositories, Row } from '../../db/schema'
 import type { ExecutionRow } from './format'
 
-export interface RepoRow {
-  id: number
-  created_at: number
-  execution_count: number
-  version: number
-}
+export type RepoRow = Pick<Row<typeof repositories.$inferSelect>, 'id' | 'created_at' | 'execution_count' | 'version'>
 
 /** One new execution, by column name: `insertExecution` binds it by these names, never by position. */
-export type ExecutionInsert = {
-  id: string
-  repo_id: number
-  org_id: string
-  branch: string
-  outcome: Outcome
-  delta: number
-  coverage: number
-  baseline: number | null
-  warn_threshold: number
-  fail_threshold: number
-  strict_mode: boolean
-  commit: string | null
-  run_at: number | null
-  agent_type: string
-  token_id: string
-  created_at: number
-}
+export type ExecutionInsert = Omit<Row<typeof executions.$inferSelect>, 'token_id'> & { token_id: string }
 
 const EXECUTION_COLUMNS = [
   'id', 'repo_id', 'org_id', 'branch', 'outcome', 'delta', 'coverage', 'baseline', 'warn_threshold', 'fail_threshold',

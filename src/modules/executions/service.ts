@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client'
 import { createBatchedWriter, type Batch } from '../../db/batched-writer'
 import { lock, type Step } from '../../db/work'
-import type { Outcome, Plan } from '../../db/schema'
+import type { executions, Outcome, Plan, Row } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { executionId } from '../../lib/ids'
@@ -34,14 +34,7 @@ export interface Submitter {
 }
 
 /** What a new execution tells those who keep derived data (analytics' daily rollups), inside its transaction. */
-export interface InsertedExecution {
-  org_id: string
-  repo_id: number
-  created_at: number
-  agent_type: string
-  outcome: Outcome
-  coverage: number
-}
+export type InsertedExecution = Pick<Row<typeof executions.$inferSelect>, 'org_id' | 'repo_id' | 'created_at' | 'agent_type' | 'outcome' | 'coverage'>
 
 export interface ExecutionStoreDeps {
   db: Db
