@@ -95,8 +95,7 @@ export function createApp(deps: AppDeps) {
       session: (raw) => sessions.find(raw),
       ticket: (raw) => tickets.resolve(raw),
       org: (id) => orgs.byId(id),
-      tokenValid: (id, fresh) => verifier.isValid(id, fresh),
-      tokenBucket: (id) => verifier.bucketOf(id),
+      tokenBucket: (id, fresh) => verifier.bucketOf(id, fresh),
       sessionValid: (id) => sessions.isValid(id),
       audit: (event) => auditNow(db, logger, clock.now(), event),
     },
@@ -118,6 +117,7 @@ export function createApp(deps: AppDeps) {
   const renderer = createRenderer()
   const badgeData = createBadgeData(db, verifier)
   const analytics = createAnalytics(db)
+  const usage = createUsageService(db, clock, config)
   const auth = authPlugin(authenticate, limiter, body)
   const guarded = { auth }
   const docs = createRouteFacts()
@@ -150,7 +150,7 @@ export function createApp(deps: AppDeps) {
     .use(executionsModule({ store, bus, ...guarded, streams, streamCaps: (principal) => streamCaps(principal.org.plan, config), streamTiming: deps.streamTiming, trustProxy: config.trustProxy, authenticate }))
     .use(streamTicketsModule({ ...guarded, tickets }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
-    .use(usageModule({ ...guarded, usage: createUsageService(db, clock, config) }))
+    .use(usageModule({ ...guarded, usage }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))
@@ -181,7 +181,9 @@ export function createApp(deps: AppDeps) {
       redis?.close()
     },
   }
-  return Object.assign(app, { settled, ...lifecycle, services: { bus, store, verifier, orgs, renderer, metrics, rateLimiter, streams, body, verifiers, cluster, redis } })
+  // What start-up and a few tests still reach for directly: Redis (to prove it answers before serving), the
+  // organisation cache (tests change plans in the database) and the body reader's per-address count.
+  return Object.assign(app, { settled, ...lifecycle, services: { verifier, orgs, body, redis } })
 }
 
 export type App = ReturnType<typeof createApp>

@@ -23,10 +23,11 @@ export interface CredentialResolver {
   session(raw: string): MaybePromise<{ sessionId: string; userId: string; orgId: string } | null>
   ticket(raw: string): MaybePromise<{ orgId: string; repo: string; parent: string } | null>
   org(id: string): MaybePromise<OrgSummary | null>
-  /** `fresh`: read the database, whatever is cached (open streams' periodic re-check). */
-  tokenValid(id: string, fresh?: boolean): MaybePromise<boolean>
-  /** The rate-limit bucket of an accepted token (its successor's during a rotation grace), null when it is no longer accepted. */
-  tokenBucket(id: string): MaybePromise<string | null>
+  /**
+   * The rate-limit bucket of an accepted token (its successor's during a rotation grace), null when it is
+   * no longer accepted; `fresh` reads the database, whatever is cached (open streams' periodic re-check).
+   */
+  tokenBucket(id: string, fresh?: boolean): MaybePromise<string | null>
   sessionValid(id: string): MaybePromise<boolean>
   /** Records one refusal (row and `[audit]` line); must not reject, since a refusal cannot depend on it. */
   audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
@@ -171,7 +172,7 @@ export function createAuthenticator(deps: AuthDeps) {
      * false); `fresh` reads the database rather than a cache another instance's lost message left stale.
      */
     stillValid(principal: Principal, fresh = false): MaybePromise<boolean> {
-      return principal.kind === 'token' ? credentials.tokenValid(principal.tokenId, fresh) : credentials.sessionValid(principal.sessionId)
+      return principal.kind === 'token' ? andThen(credentials.tokenBucket(principal.tokenId, fresh), (bucket) => bucket !== null) : credentials.sessionValid(principal.sessionId)
     },
   })
 }

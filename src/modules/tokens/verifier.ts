@@ -47,8 +47,6 @@ const LAST_USED_WRITE_INTERVAL_MS = 60_000
 export interface TokenVerifier {
   /** A cached token answers at once; a miss reads the database. */
   verify(raw: string): MaybePromise<VerifiedToken | null>
-  /** Whether the token with this id is still accepted (for open event streams, which re-check it). */
-  isValid(tokenId: string, fresh?: boolean): MaybePromise<boolean>
   /**
    * The rate-limit bucket of the token with this id while it is accepted (its successor's in a grace
    * period), else null; `fresh` reads the database whatever the cache holds.
@@ -175,10 +173,6 @@ export function createTokenVerifier(db: Db, clock: Clock, observe?: VerifierObse
     verify(raw) {
       const result = check(raw)
       return result instanceof Promise ? result.then(observed) : observed(result)
-    },
-    isValid(tokenId, fresh) {
-      const bucket = bucketOf(tokenId, fresh)
-      return bucket instanceof Promise ? bucket.then((b) => b !== null) : bucket !== null
     },
     bucketOf,
     invalidate(tokenId) {
