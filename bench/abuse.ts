@@ -18,6 +18,8 @@ import { join } from 'node:path'
 import { createApp } from '../src/app'
 import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
+import { createTokenVerifier } from '../src/modules/tokens/verifier'
+import { systemClock } from '../src/lib/clock'
 
 const ROOT = join(import.meta.dir, '..')
 const quiet = { debug() {}, info() {}, warn() {}, error() {}, access() {}, audit() {} }
@@ -30,7 +32,8 @@ async function timing() {
     app.handle(new Request(`http://localhost${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) })).then((r) => r.json())
   const session = (await post('/v1/sessions/create', { user_id: 'u', org_slug: 'acme' }, 's')).token
   const token = await post('/v1/tokens', { name: 'ci' }, session)
-  const verifier = app.services.verifier
+  // The verifier the app builds, made here on the same database: only its work is timed.
+  const verifier = createTokenVerifier(db, systemClock)
   const hex = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex')
   // Distinct strings on both sides, made before timing: only the verifier's work is measured.
   const unknown = Array.from({ length: 22_000 }, () => `nlp_${hex(20)}`)

@@ -45,6 +45,8 @@ import { createSessionService } from './modules/sessions/service'
 import { tokensModule } from './modules/tokens'
 import { createTokenVerifier } from './modules/tokens/verifier'
 import { clustered } from './modules/cluster'
+import { timed } from './lib/timed'
+import { withoutPassword } from './lib/urls'
 
 export interface AppDeps {
   config: Config
@@ -168,8 +170,21 @@ export function createApp(deps: AppDeps) {
   /** Resolves once the work the server started on its own (bookkeeping writes) has landed: what tests wait for instead of sleeping. */
   const settled = () => verifier.settled()
   const lifecycle = {
-    /** Resolves once this instance listens to the others (before it serves, so it misses nothing they change). */
-    ready: () => cluster.ready,
+    /**
+     * Resolves once this instance can serve: Redis answers (when the shared rate limits live there: they are
+     * needed from the first request) and it listens to the other instances (so it misses nothing they change).
+     * Rejects with a reason fit for one line on stderr, never showing the Redis password.
+     */
+    async ready() {
+      if (redis) {
+        const client = redis
+        const reached = await timed(client.connect().then(() => client.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
+        if (reached !== null) throw new Error(`cannot reach Redis at ${withoutPassword(config.redisUrl!)}: ${reached}`)
+      }
+      await cluster.ready
+    },
+    /** Tells this instance an organisation changed in the database behind its back (an operator's SQL, the CLI): its cached plan is dropped. */
+    orgChanged: (orgId: string) => orgs.invalidate(orgId),
     /** Whether this instance hears the others now (false while its listening connection is down). */
     hearing: () => cluster.hearing(),
     /** Draws one of each picture, so the first README view does not pay satori's start-up. */
@@ -181,9 +196,7 @@ export function createApp(deps: AppDeps) {
       redis?.close()
     },
   }
-  // What start-up and a few tests still reach for directly: Redis (to prove it answers before serving), the
-  // organisation cache (tests change plans in the database) and the body reader's per-address count.
-  return Object.assign(app, { settled, ...lifecycle, services: { verifier, orgs, body, redis } })
+  return Object.assign(app, { settled, ...lifecycle })
 }
 
 export type App = ReturnType<typeof createApp>

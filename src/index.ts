@@ -5,7 +5,6 @@ import { createLogger } from './lib/logger'
 import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
 import { startCheckpointer } from './db/checkpointer'
-import { timed } from './lib/timed'
 import { withoutPassword } from './lib/urls'
 
 /** Stops start-up with one line on stderr and exit code 1: never a stack trace for a problem of the setting. */
@@ -19,17 +18,12 @@ try {
   const logger = createLogger(config.logLevel)
   const db = await connectDatabase(config.databaseUrl, { poolSize: config.databasePoolSize, statementTimeoutMs: config.databaseStatementTimeoutMs })
   const app = createApp({ config, db, logger })
-  const redis = app.services.redis
-  if (redis) {
-    // The shared rate limits need Redis from the first request: an unreachable one stops start-up, like the database.
-    const reached = await timed(redis.connect().then(() => redis.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
-    if (reached !== null) {
-      await db.close()
-      fail(`cannot reach Redis at ${withoutPassword(config.redisUrl!)}: ${reached}`)
-    }
+  // Redis answering (an unreachable one stops start-up, like the database) and listening to the other instances before serving.
+  const unready = await app.ready().then(() => null, (error: Error) => error.message)
+  if (unready !== null) {
+    await db.close()
+    fail(unready)
   }
-  // Listening to the other instances before serving: nothing they change is missed.
-  await app.ready()
   try {
     // reusePort off (Elysia turns it on): a second process on a taken port must fail, not silently share it.
     app.listen({ port: config.port, hostname: config.host, maxRequestBodySize: 2 * 1024 * 1024, reusePort: false })
@@ -49,7 +43,7 @@ try {
   const checkpointerTimer = setTimeout(() => {
     if (db.dialect === 'sqlite') stopCheckpointer = startCheckpointer(db as SqliteDb, logger)
   }, 1000)
-  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(redis ? { rate_limits: withoutPassword(config.redisUrl!) } : {}) })
+  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(config.redisUrl && (config.rateLimitStore ?? 'redis') === 'redis' ? { rate_limits: withoutPassword(config.redisUrl) } : {}) })
   let stopping = false
   const shutdown = async () => {
     if (stopping) return

@@ -116,7 +116,7 @@ describe('POST /webhooks/stripe: effects', () => {
     const event = stripeEvent('customer.subscription.created', subscription(orgId, 'active'))
     expect((await postStripe(t, event)).json).toEqual({ received: true })
     await t.db.run("UPDATE organisations SET plan = 'free'")
-    t.app.services.orgs.invalidate(orgId)
+    t.app.orgChanged(orgId)
     const again = await postStripe(t, event)
     expect([again.status, again.json]).toEqual([200, { received: true, duplicate: true }])
     expect((await orgState(t, orgId)).plan).toBe('free')

@@ -42,6 +42,50 @@ export const NullableTimestamp = t.Union([Timestamp, t.Null()])
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = Record<string, any>
 
+/** A header a client sends to a route, for its OpenAPI entry. */
+export interface HeaderParameter {
+  name: string
+  required?: boolean
+  description: string
+  schema?: Json
+}
+
+/**
+ * What a route states for its OpenAPI entry that Elysia's hooks have no place for. Spread into the route's
+ * `detail` with `...documents({ … })`; the finishing pass (modules/docs/exact.ts) writes each where OpenAPI
+ * wants it and adds nothing the route did not state.
+ */
+export interface DocumentFacts {
+  /** The media types of a status that is not application/json (an SVG, an event stream, Prometheus text). */
+  media?: Partial<Record<number, string | string[]>>
+  /** The headers a client sends (Idempotency-Key, Last-Event-ID, If-None-Match, a webhook's signature). */
+  headers?: HeaderParameter[]
+  /** Query parameters optional in the TypeBox schema that the handler requires with the contract's own message. */
+  required?: string[]
+  /** The body of a route that verifies raw bytes (the webhooks): no schema to validate with, one to document. */
+  body?: TSchema
+}
+
+/** Where each fact sits in a route's `detail` (OpenAPI's `x-` extension keys, which the finishing pass removes). */
+const FACT_KEYS = { media: 'x-media', headers: 'x-headers', required: 'x-required', body: 'x-body' } as const
+
+/** A route's document facts, as keys of its `detail`. */
+export function documents(facts: DocumentFacts): Json {
+  const out: Json = {}
+  for (const [fact, key] of Object.entries(FACT_KEYS)) if (facts[fact as keyof DocumentFacts] !== undefined) out[key] = facts[fact as keyof DocumentFacts]
+  return out
+}
+
+/** The document facts a route's `detail` states (what `documents` wrote). */
+export function factsOf(detail: Json | undefined): DocumentFacts {
+  const out: DocumentFacts = {}
+  for (const [fact, key] of Object.entries(FACT_KEYS)) if (detail?.[key] !== undefined) (out as Json)[fact] = detail[key]
+  return out
+}
+
+/** The `x-` keys `documents` adds, which the finishing pass removes from the operation it writes. */
+export const FACT_DETAIL_KEYS: readonly string[] = Object.values(FACT_KEYS)
+
 /** What the document's finishing pass (modules/docs/exact.ts) reads from each route. */
 export interface RouteFacts {
   method: string

@@ -12,7 +12,7 @@ export async function signIn(t: TestApp, slug = 'acme', options: { plan?: Plan; 
 /** Moves an organisation to another plan, as a billing webhook would. */
 export async function setPlan(t: TestApp, orgId: string, plan: Plan) {
   await t.db.run('UPDATE organisations SET plan = ? WHERE id = ?', [plan, orgId])
-  t.app.services.orgs.invalidate(orgId)
+  t.app.orgChanged(orgId)
 }
 
 export async function createToken(t: TestApp, session: string, body: Record<string, unknown> = {}) {

@@ -1,5 +1,5 @@
 import { Elysia } from 'elysia'
-import { documentedOnly, errors } from '../../http/schemas'
+import { documents, documentedOnly, errors } from '../../http/schemas'
 import type { Authenticate } from '../../http/auth'
 import type { Peer } from '../../http/client-address'
 import type { BadgeData } from './service'
@@ -47,8 +47,10 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; refuse
   // The picture is sent as is (a Buffer), never encoded against a schema: the responses are stated for the document only.
   const picture = {
     responses: documentedOnly({ 200: Svg, 304: NotModified, ...errors(400, 429) }),
-    'x-media': { 200: 'image/svg+xml' },
-    'x-headers': [{ name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' }],
+    ...documents({
+      media: { 200: 'image/svg+xml' },
+      headers: [{ name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' }],
+    }),
   }
   const badgeDetail = { tags: ['Badges'], summary: 'Coverage badge (SVG)', ...picture }
   const trendDetail = { tags: ['Badges'], summary: 'Coverage trend graph (SVG)', ...picture }

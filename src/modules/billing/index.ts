@@ -5,7 +5,7 @@ import type { BodyReader } from '../../http/body'
 import type { AddressLimit } from '../../http/rate-limit'
 import { clientAddress, type Peer } from '../../http/client-address'
 import { badRequest, HttpError, internalError } from '../../http/errors'
-import { errors } from '../../http/schemas'
+import { documents, errors } from '../../http/schemas'
 import { sha256Hex } from '../../lib/hash'
 import { mapRazorpayEvent } from './razorpay'
 import { processBillingEvent, type BillingDeps, type BillingResult, type Provider } from './service'
@@ -62,8 +62,10 @@ export function billingModule(deps: WebhookDeps) {
           tags: ['Billing'],
           summary: 'Stripe webhook (Stripe-Signature)',
           description: "Stripe's event JSON, verified over the raw bytes with the official `stripe` package (300 s tolerance).",
-          'x-body': STRIPE_BODY,
-          'x-headers': [{ name: 'Stripe-Signature', required: true, description: '`t=<unix time>,v1=<hex HMAC-SHA256>` as Stripe sends it' }],
+          ...documents({
+            body: STRIPE_BODY,
+            headers: [{ name: 'Stripe-Signature', required: true, description: '`t=<unix time>,v1=<hex HMAC-SHA256>` as Stripe sends it' }],
+          }),
         },
       },
     )
@@ -98,11 +100,13 @@ export function billingModule(deps: WebhookDeps) {
           tags: ['Billing'],
           summary: 'Razorpay webhook (X-Razorpay-Signature)',
           description: "Razorpay's event JSON, verified over the raw bytes with the official `razorpay` package; a body is applied at most once, whatever its event id.",
-          'x-body': RAZORPAY_BODY,
-          'x-headers': [
-            { name: 'X-Razorpay-Signature', required: true, description: 'Hex HMAC-SHA256 of the raw body with the webhook secret', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
-            { name: 'X-Razorpay-Event-Id', required: true, description: "Razorpay's event id", schema: { type: 'string', minLength: 1, maxLength: 255 } },
-          ],
+          ...documents({
+            body: RAZORPAY_BODY,
+            headers: [
+              { name: 'X-Razorpay-Signature', required: true, description: 'Hex HMAC-SHA256 of the raw body with the webhook secret', schema: { type: 'string', pattern: '^[0-9a-f]{64}$' } },
+              { name: 'X-Razorpay-Event-Id', required: true, description: "Razorpay's event id", schema: { type: 'string', minLength: 1, maxLength: 255 } },
+            ],
+          }),
         },
       },
     )

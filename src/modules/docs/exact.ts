@@ -1,18 +1,18 @@
 /*
  * Makes the OpenAPI document that @elysiajs/openapi generates exact for the clients that read it
  * (Swagger UI, Prism, openapi-typescript, redocly). Each fix answers something the generator cannot know
- * or gets wrong; the facts come from the routes themselves (their TypeBox schemas and the `x-…` keys in
- * their `detail`), so the document cannot drift from the server:
+ * or gets wrong; the facts come from the routes themselves (their TypeBox schemas and the facts they state
+ * with `documents()` in their `detail`), so the document cannot drift from the server:
  *
  * - request bodies: routes parse JSON with our own parser (it checks the credential first), which the
  *   generator skips, leaving `content: {}`: the body schema and its example go under application/json;
- * - media types: SVG, event streams, Prometheus text and HTML are declared per route (`x-media`);
+ * - media types: SVG, event streams, Prometheus text and HTML are declared per route (`documents({ media })`);
  * - Elysia's integers accept numeric strings, documented as `anyOf: [string/integer, integer]` (with a
  *   bogus `default: 0`): they become plain `integer` with their bounds;
  * - query parameters the handlers require with the contract's own messages are optional in the schema
- *   (`x-required`): they are required in the document;
+ *   (`documents({ required })`): they are required in the document;
  * - headers a client sends (Idempotency-Key, Last-Event-ID, If-None-Match, signatures) are declared per
- *   route (`x-headers`) and become header parameters;
+ *   route (`documents({ headers })`) and become header parameters;
  * - TypeBox's custom `error` keyword is not OpenAPI and is removed; a 204 gets no content;
  * - public operations get `security: []`.
  *
@@ -20,16 +20,9 @@
  * that the list covers what its shape implies).
  */
 
-import { ERROR_DESCRIPTIONS, type Json, type RouteFacts } from '../../http/schemas'
+import { ERROR_DESCRIPTIONS, FACT_DETAIL_KEYS, factsOf, type Json, type RouteFacts } from '../../http/schemas'
 
 export type { RouteFacts }
-
-export interface HeaderParameter {
-  name: string
-  required?: boolean
-  description: string
-  schema?: Json
-}
 
 const SCHEMA_MAPS = ['properties', 'patternProperties', '$defs', 'definitions']
 const SCHEMA_LISTS = ['anyOf', 'allOf', 'oneOf', 'prefixItems']
@@ -89,18 +82,16 @@ export function exactDocument(document: Json, routes: RouteFacts[]): Json {
     for (const [method, operation] of Object.entries<Json>(operations)) {
       if (!operation || typeof operation !== 'object') continue
       const route = facts.get(`${method} ${path}`)
-      const detail = route?.detail ?? {}
+      const stated = factsOf(route?.detail)
+      for (const key of FACT_DETAIL_KEYS) delete operation[key]
       const parameters: Json[] = (operation.parameters ?? []).map((p: Json) => ({ ...p, schema: cleanSchema(p.schema) }))
-      for (const name of detail['x-required'] ?? []) for (const p of parameters) if (p.in === 'query' && p.name === name) p.required = true
-      for (const header of (detail['x-headers'] ?? []) as HeaderParameter[])
+      for (const name of stated.required ?? []) for (const p of parameters) if (p.in === 'query' && p.name === name) p.required = true
+      for (const header of stated.headers ?? [])
         parameters.push({ name: header.name, in: 'header', required: header.required ?? false, description: header.description, schema: header.schema ?? { type: 'string' } })
       if (parameters.length > 0) operation.parameters = parameters
-      delete operation['x-required']
-      delete operation['x-headers']
 
-      // `x-body`: routes that verify raw bytes (webhooks) have no body schema to validate with, only to document.
-      const body = route?.body ?? detail['x-body']
-      delete operation['x-body']
+      // Routes that verify raw bytes (webhooks) have no body schema to validate with, only one to document.
+      const body = route?.body ?? stated.body
       if (body && method !== 'get') {
         const schema = cleanSchema(JSON.parse(JSON.stringify(body))) as Json
         const example = schema.examples?.[0]
@@ -110,8 +101,7 @@ export function exactDocument(document: Json, routes: RouteFacts[]): Json {
           content: { 'application/json': { schema, ...(example !== undefined ? { example } : {}) } },
         }
       }
-      const media: Record<string, string | string[]> = detail['x-media'] ?? {}
-      delete operation['x-media']
+      const media: Json = stated.media ?? {}
       const responses: Json = operation.responses ?? {}
       for (const [status, response] of Object.entries<Json>(responses)) {
         if (status === '204' || status === '304') {

@@ -2,7 +2,7 @@ import { Elysia, t } from 'elysia'
 import { openapi } from '@elysiajs/openapi'
 import { dirname, join } from 'node:path'
 import { notFound } from '../../http/errors'
-import { documentedOnly, errors, type Json, type RouteFactsSource } from '../../http/schemas'
+import { documents, documentedOnly, errors, type Json, type RouteFactsSource } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
 import { errorResponse, exactDocument } from './exact'
 
@@ -120,7 +120,7 @@ export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) 
           summary: "Swagger UI's script and stylesheet (served from the swagger-ui-dist package)",
           // Documented, not encoded: the handler answers with the file itself.
           responses: documentedOnly({ 200: t.String({ description: 'The file' }), ...errors(400, 404) }),
-          'x-media': { 200: ['text/javascript', 'text/css'] },
+          ...documents({ media: { 200: ['text/javascript', 'text/css'] } }),
         },
       },
     )

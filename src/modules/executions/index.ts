@@ -2,7 +2,7 @@ import { addressBucket, clientAddress } from '../../http/client-address'
 import { Elysia, t } from 'elysia'
 import { credentialKey, type Authenticate, type Principal, type AuthPlugin } from '../../http/auth'
 import { badRequest, forbidden, invalidToken } from '../../http/errors'
-import { documentedOnly, errors, sendJson } from '../../http/schemas'
+import { documents, documentedOnly, errors, sendJson } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import type { ExecutionBus } from './bus'
 import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
@@ -22,7 +22,7 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
 
 export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; trustProxy: boolean }) {
   const { store } = deps
-  const requiredScope = { 'x-required': ['org', 'repo'] }
+  const requiredScope = documents({ required: ['org', 'repo'] })
   return new Elysia({ name: 'executions' })
     .use(deps.auth)
     .post(
@@ -48,13 +48,15 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           responses: documentedOnly({ 201: RecordedExecution, ...errors(400, 401, 402, 403, 408, 415, 422, 429) }),
           description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
           security: SECURITY.token,
-          'x-headers': [
-            {
-              name: 'Idempotency-Key',
-              description: 'Makes a retried submission return the first result (kept 24 h per organisation); the same key with another body is 422',
-              schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
-            },
-          ],
+          ...documents({
+            headers: [
+              {
+                name: 'Idempotency-Key',
+                description: 'Makes a retried submission return the first result (kept 24 h per organisation); the same key with another body is 422',
+                schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7e]+$' },
+              },
+            ],
+          }),
         },
       },
     )
@@ -110,9 +112,11 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           description:
             'Authorization: a session or an API token with read or execute; browsers pass `ticket` from `POST /v1/stream-tickets` instead (EventSource cannot send headers).',
           security: [...SECURITY.either, {}],
-          ...requiredScope,
-          'x-media': { 200: 'text/event-stream' },
-          'x-headers': [{ name: 'Last-Event-ID', description: 'Replays the executions recorded after this id (EventSource sends it when it reconnects)' }],
+          ...documents({
+            required: ['org', 'repo'],
+            media: { 200: 'text/event-stream' },
+            headers: [{ name: 'Last-Event-ID', description: 'Replays the executions recorded after this id (EventSource sends it when it reconnects)' }],
+          }),
         },
       },
     )

@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia'
 import type { Config } from '../../config'
 import { unauthorized } from '../../http/errors'
-import { errors } from '../../http/schemas'
+import { documents, errors } from '../../http/schemas'
 import { safeEqual } from '../../lib/hash'
 import type { AddressLimit } from '../../http/rate-limit'
 import type { Metrics } from './registry'
@@ -21,7 +21,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics; limitAdd
     },
     {
       response: { 200: t.String({ description: 'Prometheus text exposition' }), ...errors(401, 403, 429) },
-      detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', security: [{ metricsToken: [] }, {}], 'x-media': { 200: 'text/plain' } },
+      detail: { tags: ['Operations'], summary: 'Prometheus metrics (Bearer METRICS_TOKEN when set)', security: [{ metricsToken: [] }, {}], ...documents({ media: { 200: 'text/plain' } }) },
     },
   )
 }
