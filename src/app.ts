@@ -177,8 +177,7 @@ export function createApp(deps: AppDeps) {
      */
     async ready() {
       if (redis) {
-        const client = redis
-        const reached = await timed(client.connect().then(() => client.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
+        const reached = await timed(redis.connect().then(() => redis.send('PING', [])), 3000).then(() => null, (error: Error) => error.message || 'no answer')
         if (reached !== null) throw new Error(`cannot reach Redis at ${withoutPassword(config.redisUrl!)}: ${reached}`)
       }
       await cluster.ready

@@ -6,6 +6,7 @@ import { startRetentionSchedule } from './modules/retention/service'
 import { systemClock } from './lib/clock'
 import { startCheckpointer } from './db/checkpointer'
 import { withoutPassword } from './lib/urls'
+import { chosenStore } from './http/rate-limit-store'
 
 /** Stops start-up with one line on stderr and exit code 1: never a stack trace for a problem of the setting. */
 function fail(message: string): never {
@@ -43,7 +44,7 @@ try {
   const checkpointerTimer = setTimeout(() => {
     if (db.dialect === 'sqlite') stopCheckpointer = startCheckpointer(db as SqliteDb, logger)
   }, 1000)
-  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(config.redisUrl && (config.rateLimitStore ?? 'redis') === 'redis' ? { rate_limits: withoutPassword(config.redisUrl) } : {}) })
+  logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(chosenStore(config, db.dialect) === 'redis' ? { rate_limits: withoutPassword(config.redisUrl!) } : {}) })
   let stopping = false
   const shutdown = async () => {
     if (stopping) return

@@ -10,9 +10,13 @@ import { redisClient, redisTake } from './rate-limit-redis'
  * Where rate-limit state lives (RATE_LIMIT_STORE): Redis when REDIS_URL is set, the database on
  * PostgreSQL (both shared by every instance), else this process's memory (no `take`: the limiter's own).
  */
+export function chosenStore(config: Config, dialect: Db['dialect']): 'memory' | 'database' | 'redis' {
+  return config.rateLimitStore ?? (config.redisUrl ? 'redis' : dialect === 'postgres' ? 'database' : 'memory')
+}
+
 export function limitStore(deps: { config: Config; db: Db; clock: Clock; logger: Logger; redis?: RedisClient }): { take?: SharedTake; redis?: RedisClient } {
   const { config, db } = deps
-  const store = config.rateLimitStore ?? (config.redisUrl ? 'redis' : db.dialect === 'postgres' ? 'database' : 'memory')
+  const store = chosenStore(config, db.dialect)
   if (store === 'redis') {
     const redis = deps.redis ?? redisClient(config.redisUrl!)
     return { take: redisTake(redis, deps.clock, deps.logger, config.redisKeyPrefix), redis }
