@@ -10,8 +10,9 @@ import { SQL } from 'bun'
 import { seed } from './seed'
 import { hotRoutes } from './wrk-routes'
 import { seedPostgres } from './seed-pg'
-import { createRateLimiter, databaseTake } from '../src/http/rate-limit'
-import { redisClient, redisTake } from '../src/http/rate-limit-redis'
+import { createRateLimiter, databaseStore } from '../src/http/rate-limit'
+import { redisClient, redisStore } from '../src/http/rate-limit-redis'
+import { syncedTake } from '../src/http/rate-limit-sync'
 import { postgresDb } from '../src/db/postgres'
 import { systemClock } from '../src/lib/clock'
 
@@ -58,8 +59,8 @@ const redis = redisClient(REDIS)
 await redis.connect()
 const takes = {
   memory: createRateLimiter(systemClock).take,
-  database: databaseTake(postgresDb(pool, 'bench'), systemClock),
-  redis: redisTake(redis, systemClock, console, `bench:${crypto.randomUUID()}:`),
+  database: syncedTake(databaseStore(postgresDb(pool, 'bench')), systemClock, 50).take,
+  redis: syncedTake(redisStore(redis, systemClock, console, `bench:${crypto.randomUUID()}:`), systemClock, 50).take,
 }
 const micro: string[] = []
 for (const store of stores) {

@@ -83,8 +83,8 @@ export function createApp(deps: AppDeps) {
     deps.clusterTiming,
   )
   const sessions = createSessionService(db, clock, logger)
-  const { take: sharedTake, redis } = limitStore({ config, db, clock, logger, redis: deps.redis })
-  const rateLimiter = createRateLimiter(clock, metrics.rejection, sharedTake)
+  const { shared, redis } = limitStore({ config, db, clock, logger, redis: deps.redis })
+  const rateLimiter = createRateLimiter(clock, metrics.rejection, shared)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
   const limitDenials = (address: string) =>
     rateLimiter.enforce('address', `d:${addressBucket(address)}`, config.rateLimitAddressPerMinute, {})
@@ -191,6 +191,7 @@ export function createApp(deps: AppDeps) {
     /** Stops what the app holds open besides the database: lease renewal, cluster beats and listening, Redis. */
     async stop() {
       streams.stop()
+      await rateLimiter.stop()
       await cluster.stop()
       redis?.close()
     },

@@ -21,6 +21,8 @@ export interface Config {
   databaseStatementTimeoutMs: number
   /** Where rate-limit state lives: unset = `redis` when REDIS_URL is set, else `database` on PostgreSQL (shared by instances), `memory` on SQLite. */
   rateLimitStore?: 'memory' | 'database' | 'redis'
+  /** How often a shared store's local decisions are reconciled with it (ms); the overshoot bound grows with it. */
+  rateLimitSyncMs: number
   /** A Redis (or Valkey) server for the shared rate limits. */
   redisUrl?: string
   /** What this server's Redis keys start with (several deployments can share one Redis). */
@@ -158,6 +160,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
     rateLimitStore: rateLimitStore(env),
+    rateLimitSyncMs: integer(env, 'RATE_LIMIT_SYNC_MS', 50, 1, 10_000),
     redisUrl: redisUrl(env),
     redisKeyPrefix: keyPrefix(env),
     trustProxy: flag(env, 'TRUST_PROXY'),

@@ -3,8 +3,9 @@ import type { Config } from '../config'
 import type { Db } from '../db/client'
 import type { Clock } from '../lib/clock'
 import type { Logger } from '../lib/logger'
-import { databaseTake, type SharedTake } from './rate-limit'
-import { redisClient, redisTake } from './rate-limit-redis'
+import { databaseStore, type SharedLimiter } from './rate-limit'
+import { redisClient, redisStore } from './rate-limit-redis'
+import { syncedTake } from './rate-limit-sync'
 
 /**
  * Where rate-limit state lives (RATE_LIMIT_STORE): Redis when REDIS_URL is set, the database on
@@ -14,12 +15,12 @@ export function chosenStore(config: Config, dialect: Db['dialect']): 'memory' | 
   return config.rateLimitStore ?? (config.redisUrl ? 'redis' : dialect === 'postgres' ? 'database' : 'memory')
 }
 
-export function limitStore(deps: { config: Config; db: Db; clock: Clock; logger: Logger; redis?: RedisClient }): { take?: SharedTake; redis?: RedisClient } {
-  const { config, db } = deps
+export function limitStore(deps: { config: Config; db: Db; clock: Clock; logger: Logger; redis?: RedisClient }): { shared?: SharedLimiter; redis?: RedisClient } {
+  const { config, db, clock } = deps
   const store = chosenStore(config, db.dialect)
   if (store === 'redis') {
     const redis = deps.redis ?? redisClient(config.redisUrl!)
-    return { take: redisTake(redis, deps.clock, deps.logger, config.redisKeyPrefix), redis }
+    return { shared: syncedTake(redisStore(redis, clock, deps.logger, config.redisKeyPrefix), clock, config.rateLimitSyncMs), redis }
   }
-  return store === 'database' ? { take: databaseTake(db, deps.clock) } : {}
+  return store === 'database' ? { shared: syncedTake(databaseStore(db), clock, config.rateLimitSyncMs) } : {}
 }

@@ -12,9 +12,9 @@ import { tooManyRequests } from './errors'
  *
  * Where the state lives (RATE_LIMIT_STORE): `memory`, this process's Map (bounded by MAX_KEYS; keys whose
  * TAT has passed are equivalent to absent and are pruned), for one process; `database`, the `rate_limits`
- * table, one atomic upsert per request (the default on PostgreSQL); or `redis` (the default when REDIS_URL
- * is set), one Lua script per request (rate-limit-redis.ts). With either shared store every instance
- * enforces one limit: a client spread over N instances gets its limit, not N × it.
+ * table (the default on PostgreSQL); or `redis` (the default when REDIS_URL is set, rate-limit-redis.ts).
+ * With either shared store every instance decides locally and syncs in batches (rate-limit-sync.ts): a
+ * client spread over N instances gets its limit plus at most (N - 1) × q, not N × it.
  */
 /** The window a per-minute limit is spread over (every store uses it). */
 export const GCRA_WINDOW_MS = 60_000
@@ -48,32 +48,63 @@ export function allowed(limit: number, now: number, next: number, interval: numb
   }
 }
 
-/*
- * The same arithmetic in one statement: the row moves to max(tat, now) + interval only when that leaves
- * the key inside its allowance, atomically (a row lock), so instances racing for a key's last request
- * cannot both get it. No row back means refused; the refusal's headers read the TAT once more.
- */
-const TAKE = `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
-  ON CONFLICT (key) DO UPDATE SET tat = (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ?
-  WHERE (CASE WHEN rate_limits.tat > ? THEN rate_limits.tat ELSE ? END) + ? - ? <= ?
-  RETURNING tat`
+/** A shared store (`database`, `redis`): adds each key's grants to its TAT, one round trip per batch. */
+export interface SharedStore {
+  /**
+   * For each entry, `tat = max(tat, base) + add` (ms), unconditionally: the grants were made already, the
+   * first of them when the key's TAT was `base`. Answers each key's new TAT in order. With no entries it
+   * only proves the store answers.
+   */
+  add(entries: readonly SharedGrant[]): Promise<number[]>
+}
 
-export type SharedTake = (key: string, limit: number) => Promise<RateDecision>
+export interface SharedGrant {
+  key: string
+  base: number
+  add: number
+}
 
-/** The `database` store: one upsert per request, shared by every instance on the database. */
-export function databaseTake(db: Db, clock: Clock) {
-  return async (key: string, limit: number): Promise<RateDecision> => {
-    const now = clock.now()
-    const interval = GCRA_WINDOW_MS / limit
-    const row = await db.get<{ tat: number }>(TAKE, [key, now + interval, now, now, interval, now, now, interval, GCRA_WINDOW_MS, now])
-    if (row) return allowed(limit, now, row.tat, interval)
-    const tat = Math.max((await db.get<{ tat: number }>('SELECT tat FROM rate_limits WHERE key = ?', [key]))?.tat ?? now, now)
-    return denied(limit, now, tat, tat + interval - GCRA_WINDOW_MS)
+/** Rows per statement: 4 parameters each, far inside both dialects' limits. */
+const BATCH_ROWS = 500
+
+/** The `database` store: one upsert for a whole batch of keys, shared by every instance on the database. */
+export function databaseStore(db: Db): SharedStore {
+  const greatest = db.dialect === 'postgres' ? 'GREATEST' : 'MAX'
+  return {
+    async add(entries) {
+      if (entries.length === 0) {
+        await db.get('SELECT 1 AS one')
+        return []
+      }
+      const tats: number[] = []
+      for (let at = 0; at < entries.length; at += BATCH_ROWS) {
+        const slice = entries.slice(at, at + BATCH_ROWS)
+        // Inserted: base + add. On a key that exists: max(tat, base) + add = (base + add) + max(tat - base, 0).
+        const rows = await db.all<{ key: string; tat: number }>(
+          `INSERT INTO rate_limits (key, tat) VALUES ${slice.map(() => '(?, ?)').join(', ')}
+            ON CONFLICT (key) DO UPDATE SET tat = excluded.tat
+              + ${greatest}(rate_limits.tat - (CASE excluded.key ${slice.map(() => 'WHEN ? THEN ?').join(' ')} END), 0)
+            RETURNING key, tat`,
+          // Whole milliseconds (PostgreSQL's column is a bigint), rounded down: never more than was granted.
+          [...slice.flatMap(({ key, base, add }) => [key, Math.floor(base + add)]), ...slice.flatMap(({ key, base }) => [key, Math.floor(base)])],
+        )
+        const byKey = new Map(rows.map((row) => [row.key, Number(row.tat)]))
+        for (const { key } of slice) tats.push(byKey.get(key)!)
+      }
+      return tats
+    },
   }
 }
 
-/** `shared`: the database or Redis store's take; without it, this process's memory. */
-export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void, shared?: SharedTake) {
+/** A shared store's local decisions (syncedTake in rate-limit-sync.ts). */
+export interface SharedLimiter {
+  take(key: string, limit: number): MaybePromise<RateDecision>
+  size(): number
+  stop(): Promise<void>
+}
+
+/** `shared`: the database or Redis store, decided locally and synced in batches; without it, this process's memory. */
+export function createRateLimiter(clock: Clock, onReject?: (kind: string) => void, shared?: SharedLimiter) {
   const tats = new Map<string, number>()
 
   function prune(now: number): void {
@@ -95,7 +126,7 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
     return allowed(limit, now, next, interval)
   }
 
-  const take: (key: string, limit: number) => MaybePromise<RateDecision> = shared ?? takeHere
+  const take: (key: string, limit: number) => MaybePromise<RateDecision> = shared ? shared.take : takeHere
 
   return {
     take,
@@ -109,7 +140,9 @@ export function createRateLimiter(clock: Clock, onReject?: (kind: string) => voi
         }
       })
     },
-    size: () => tats.size,
+    size: () => (shared ? shared.size() : tats.size),
+    /** Pushes the shared store's unsynced grants and stops its timer. */
+    stop: async () => shared?.stop(),
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
-import { createRateLimiter, databaseTake } from '../../src/http/rate-limit'
-import { redisTake } from '../../src/http/rate-limit-redis'
+import { createRateLimiter, databaseStore } from '../../src/http/rate-limit'
+import { redisStore } from '../../src/http/rate-limit-redis'
+import { syncedTake } from '../../src/http/rate-limit-sync'
 import { memoryLogger } from '../../src/lib/logger'
 import { connectedRedis, onRedis, redisPrefix } from '../helpers/redis'
 import { manualClock } from '../../src/lib/clock'
@@ -10,15 +11,16 @@ import { orgWithToken } from '../helpers/fixtures'
 
 const DAY = 86_400_000
 
-// The same GCRA in every store: the `database` store's one upsert and the `redis` store's one script must
-// decide exactly as the memory one (redis when TEST_REDIS_URL names a server).
+// The same GCRA in every store: one instance on the `database` store's batched upsert or the `redis` store's
+// batched script, deciding locally between syncs, must decide exactly as the memory one (redis when
+// TEST_REDIS_URL names a server).
 const stores = ['memory', 'database', ...(onRedis ? ['redis' as const] : [])] as const
 describe.each(stores)('rate limiter (GCRA, %s store) with an injected clock', (store) => {
   const limiterFor = (clock: ReturnType<typeof manualClock>) => {
     if (store === 'memory') return createRateLimiter(clock)
-    if (store === 'database') return createRateLimiter(clock, undefined, databaseTake(testDatabase(), clock))
-    const take = connectedRedis().then((client) => redisTake(client, clock, memoryLogger(), redisPrefix()))
-    return createRateLimiter(clock, undefined, async (key, limit) => (await take)(key, limit))
+    if (store === 'database') return createRateLimiter(clock, undefined, syncedTake(databaseStore(testDatabase()), clock, 50))
+    const redisBacked = connectedRedis().then((client) => syncedTake(redisStore(client, clock, memoryLogger(), redisPrefix()), clock, 50))
+    return { take: async (key: string, limit: number) => (await redisBacked).take(key, limit) }
   }
   test('exactly the limit at once, then one per interval; no second burst across a minute edge', async () => {
     const clock = manualClock(0)

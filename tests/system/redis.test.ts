@@ -8,8 +8,8 @@ import { freePort, runToExit } from '../helpers/process'
 import { connectedRedis, onRedis, redisPrefix, TEST_REDIS_URL } from '../helpers/redis'
 
 /*
- * The `redis` rate-limit store (REDIS_URL): limits shared by every instance through one Lua script per
- * request; Redis away means 503, never 500 and never "no limit"; an unreachable Redis stops start-up.
+ * The `redis` rate-limit store (REDIS_URL): limits shared by every instance, decided locally and synced
+ * by one Lua script per batch; Redis away means 503, never 500 and never "no limit"; an unreachable Redis stops start-up.
  * The shared-limit tests run where TEST_REDIS_URL names a server (`.ci/run` starts one); the fault test
  * starts a redis-server of its own, so stopping it disturbs nothing else.
  */
@@ -22,25 +22,34 @@ async function appOnRedis(url: string, prefix: string, env: Record<string, strin
 }
 
 describe.skipIf(!onRedis)('rate limits in Redis', () => {
-  test('two instances on one Redis grant an address its limit once, and count down together', async () => {
+  test('two instances on one Redis grant an address its limit once, plus at most (N - 1) × q', async () => {
     const prefix = redisPrefix()
     const [a, b] = [await appOnRedis(TEST_REDIS_URL, prefix, { RATE_LIMIT_ADDRESS_PER_MINUTE: '20' }), await appOnRedis(TEST_REDIS_URL, prefix, { RATE_LIMIT_ADDRESS_PER_MINUTE: '20' })]
     const first = await a!.request('GET', '/swagger/json')
-    const second = await b!.request('GET', '/swagger/json')
     expect([first.status, first.headers.get('ratelimit-remaining')]).toEqual([200, '19'])
+    await Bun.sleep(120) // A's grant reached its quota (q = 1 at 20 a minute) and was pushed at once
+    const second = await a!.request('GET', '/swagger/json')
     expect([second.status, second.headers.get('ratelimit-remaining')]).toEqual([200, '18'])
-    // 40 more, alternately to A and B, at one instant of the (manual) clock: 18 are left to grant, wherever they land.
+    // 40 more, alternately to A and B, at one instant of the (manual) clock: 18 are left to grant, wherever
+    // they land; B decides its first on a view that has not seen A's grants, so one more at most (N = 2, q = 1).
     const statuses = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? b! : a!).request('GET', '/swagger/json').then((r) => r.status)))
-    expect(statuses.filter((s) => s === 200)).toHaveLength(18)
     expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([])
+    const granted = statuses.filter((s) => s === 200).length
+    expect(granted).toBeGreaterThanOrEqual(18)
+    expect(granted).toBeLessThanOrEqual(19)
+    await Bun.sleep(120)
     const refused = await b!.request('GET', '/swagger/json')
-    expect([refused.status, refused.json, refused.headers.get('ratelimit-remaining'), refused.headers.get('retry-after')]).toEqual([429, { error: 'rate limit exceeded' }, '0', '3'])
+    expect([refused.status, refused.json, refused.headers.get('ratelimit-remaining')]).toEqual([429, { error: 'rate limit exceeded' }, '0'])
+    // What was granted beyond is charged all the same: the key waits 3 s more per request over the allowance
+    // (B's view may not have read the last of A's grants yet: it is refused either way).
+    const over = 2 + granted - 20
+    expect(['3', String(3 * (over + 1))]).toContain(refused.headers.get('retry-after')!)
     // Redis holds the key only while it limits: it expires when the allowance is whole again (a minute here).
     const redis = await connectedRedis(TEST_REDIS_URL)
     const ttl = Number(await redis.send('PTTL', [`${prefix}a:unknown`]))
     redis.close()
     expect(ttl).toBeGreaterThan(0)
-    expect(ttl).toBeLessThanOrEqual(60_000)
+    expect(ttl).toBeLessThanOrEqual(60_000 + 3000 * over)
     // Another deployment on the same Redis (another prefix) has an allowance of its own.
     const other = await appOnRedis(TEST_REDIS_URL, redisPrefix(), { RATE_LIMIT_ADDRESS_PER_MINUTE: '20' })
     expect((await other.request('GET', '/swagger/json')).headers.get('ratelimit-remaining')).toBe('19')
@@ -83,16 +92,21 @@ describe.skipIf(!redisServer)('Redis going away under a running server', () => {
         const res = await t.request('GET', '/swagger/json')
         expect([res.status, res.json, res.headers.get('retry-after')]).toEqual([503, { error: 'rate limit store unavailable' }, '5'])
       }
-      // Hung (SIGSTOP): the command times out and the request is refused instead of waiting.
+      await Bun.sleep(120) // that grant is synced
+      // Hung (SIGSTOP): the sync times out and requests are refused instead of waiting; one (q = 1 at the
+      // default 600 a minute) may be granted on the local view before the store is known to be away.
       server.kill('SIGSTOP')
+      expect([200, 503]).toContain((await t.request('GET', '/swagger/json')).status)
       await down()
       server.kill('SIGCONT')
       let status = 0
       for (let i = 0; i < 100 && status !== 200; i++) status = (await t.request('GET', '/swagger/json')).status || (await Bun.sleep(50), 0)
       expect(status).toBe(200)
       // Gone (SIGKILL), then back on the same port: the client reconnects without a restart of the server.
+      await Bun.sleep(120)
       server.kill('SIGKILL')
       await server.exited
+      expect([200, 503]).toContain((await t.request('GET', '/swagger/json')).status)
       for (let i = 0; i < 5; i++) await down()
       server = start()
       status = 0
