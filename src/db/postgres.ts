@@ -1,8 +1,7 @@
 import { SQL } from 'bun'
 import { join } from 'node:path'
-import { drizzle } from 'drizzle-orm/bun-sql'
-import { migrate } from 'drizzle-orm/bun-sql/migrator'
 import { ConfigError } from '../lib/config-error'
+import { upToDate } from './migrations'
 import { DatabaseUnavailableError, InvalidTextError, redactUrl, type Db, type OpenOptions, type Signals } from './types'
 import { driveAsync, type Op, type Params, type Step } from './work'
 import { timed } from '../lib/timed'
@@ -99,6 +98,14 @@ export async function openPostgres(url: string, options: OpenOptions = {}): Prom
 }
 
 export async function migratePostgres(pool: SQL): Promise<void> {
+  // Up to date: no lock, no drizzle (`./migrations`).
+  const [table] = (await pool.unsafe("SELECT to_regclass('drizzle.__drizzle_migrations') IS NOT NULL AS present")) as { present: boolean }[]
+  if (table?.present) {
+    const [newest] = (await pool.unsafe('SELECT max(created_at) AS at FROM drizzle.__drizzle_migrations')) as { at: unknown }[]
+    if (upToDate(newest?.at, PG_MIGRATIONS_FOLDER)) return
+  }
+  const { drizzle } = await import('drizzle-orm/bun-sql')
+  const { migrate } = await import('drizzle-orm/bun-sql/migrator')
   const holder = await pool.reserve()
   try {
     await holder.unsafe(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`)

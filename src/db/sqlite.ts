@@ -1,9 +1,8 @@
 import { Database, type SQLQueryBindings } from 'bun:sqlite'
 import { mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { drizzle } from 'drizzle-orm/bun-sqlite'
-import { migrate } from 'drizzle-orm/bun-sqlite/migrator'
 import { ConfigError } from '../lib/config-error'
+import { upToDate } from './migrations'
 import type { OpenOptions, SqliteDb } from './types'
 import { driveSync, type Op, type Params, type Step } from './work'
 
@@ -51,8 +50,18 @@ export function openDatabase(url: string, options: OpenOptions = {}): SqliteDb {
   // WAL with NORMAL sync is durable across process crashes (kill -9); only an OS crash may lose the last commits.
   sqlite.exec('PRAGMA synchronous = NORMAL')
   if (path !== ':memory:') assertWritable(sqlite, path)
-  if (options.migrate !== false) migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER })
+  if (options.migrate !== false) migrateSqlite(sqlite)
   return sqliteDb(sqlite, path)
+}
+
+/** Applies pending drizzle migrations; loads drizzle only when one is pending (`./migrations`). */
+function migrateSqlite(sqlite: Database): void {
+  const table = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '__drizzle_migrations'").get()
+  const newest = table ? (sqlite.prepare('SELECT max(created_at) AS at FROM __drizzle_migrations').get() as { at: unknown }).at : null
+  if (upToDate(newest, MIGRATIONS_FOLDER)) return
+  const { drizzle } = require('drizzle-orm/bun-sqlite') as typeof import('drizzle-orm/bun-sqlite')
+  const { migrate } = require('drizzle-orm/bun-sqlite/migrator') as typeof import('drizzle-orm/bun-sqlite/migrator')
+  migrate(drizzle(sqlite), { migrationsFolder: MIGRATIONS_FOLDER })
 }
 
 /** The Db interface over one bun:sqlite connection. Statements are compiled once and cached by text. */

@@ -45,3 +45,25 @@ test.skipIf(onPostgres)('a database at the first migration upgrades in place; it
   expect([res.status, await res.json()]).toEqual([200, { valid: true, org_id: 'org_old', scopes: ['execute'] }])
   db.close()
 })
+
+/*
+ * Start-up loads drizzle's migrator only when a migration is pending (src/db/migrations.ts): a database
+ * that is up to date opens without it, and one a migration behind still gets it.
+ */
+test.skipIf(onPostgres)('an up-to-date database opens without loading drizzle; a pending migration still loads and applies it', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'nolapse-migrated-')), 'db.sqlite')
+  const open = `const { openDatabase } = await import(${JSON.stringify(join(import.meta.dir, '../../src/db/sqlite.ts'))});
+    const db = openDatabase(${JSON.stringify(path)});
+    const n = db.sqlite.query('SELECT count(*) AS n FROM __drizzle_migrations').get().n;
+    console.log(JSON.stringify({ drizzle: Object.keys(require.cache).some((k) => k.includes('drizzle-orm')), n }))`
+  const run = () => JSON.parse(Bun.spawnSync(['bun', '-e', open], { stderr: 'inherit' }).stdout.toString())
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8'))
+  expect(run()).toEqual({ drizzle: true, n: journal.entries.length })
+  expect(run()).toEqual({ drizzle: false, n: journal.entries.length })
+  const db = new Database(path, { strict: true })
+  db.run('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)')
+  db.close()
+  // The newest migration (0006, an UPDATE that may run twice) is forgotten: it is pending again and applied.
+  expect(run()).toEqual({ drizzle: true, n: journal.entries.length })
+  expect(run()).toEqual({ drizzle: false, n: journal.entries.length })
+})

@@ -117,6 +117,20 @@ function trendTree(label: string, values: number[], width: number, height: numbe
   return h('div', { display: 'flex', flexDirection: 'column', width, height, background: '#fff', fontFamily: 'DejaVu Sans', border: '1px solid #e1e4e8', borderRadius: 4 }, children)
 }
 
+interface Font {
+  name: string
+  data: Buffer
+  weight: 400 | 700
+  style: 'normal'
+}
+
+function readFonts(): Font[] {
+  return [
+    { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans.ttf')), weight: 400, style: 'normal' },
+    { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans-Bold.ttf')), weight: 700, style: 'normal' },
+  ]
+}
+
 export const TREND_WIDTH = 320
 export const TREND_HEIGHT = 100
 
@@ -125,16 +139,19 @@ export const TREND_HEIGHT = 100
  * that changes it, so a repeated badge costs a map lookup rather than a render.
  */
 export function createRenderer(options: { cacheSize?: number } = {}) {
-  const fonts = [
-    { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans.ttf')), weight: 400 as const, style: 'normal' as const },
-    { name: 'DejaVu Sans', data: readFileSync(join(FONT_DIR, 'DejaVuSans-Bold.ttf')), weight: 700 as const, style: 'normal' as const },
-  ]
-  // satori (with its layout engine) costs ~70 ms and ~50 MB to load: loaded on first use, and warmed by index.ts just after listen.
-  let satoriLoaded: Promise<typeof satoriType> | undefined
-  const satori: typeof satoriType = (async (...args: Parameters<typeof satoriType>) => {
-    satoriLoaded ??= import('satori').then((m) => m.default)
-    return (await satoriLoaded)(...args)
-  }) as typeof satoriType
+  // satori (with its layout engine) costs ~70 ms and ~50 MB to load, and the fonts a few ms to read: both on
+  // first use, which index.ts makes happen soon after listen (warm).
+  let loaded: Promise<{ satori: typeof satoriType; fonts: Font[] }> | undefined
+  async function draw(tree: unknown, options: { width?: number; height: number }): Promise<string> {
+    loaded ??= import('satori')
+      .then((m) => ({ satori: m.default, fonts: readFonts() }))
+      .catch((error) => {
+        loaded = undefined
+        throw error
+      })
+    const { satori, fonts } = await loaded
+    return satori(tree as SatoriNode, { ...options, fonts } as Parameters<typeof satoriType>[1])
+  }
   // 500 pictures: the hot badges stay cached, and a miss costs ~0.5 ms. Measured with 30,000 distinct
   // badges, the process settles near 180 MB with 500 entries and 230 MB with 2,000 (flat after that: no leak).
   // And at most 16 MiB of SVG, however large the trend graphs of the pictures asked for.
@@ -168,7 +185,7 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
       const message = shown === null ? 'unknown' : `${shown}%`
       const colour = colourFor(shown)
       return cached(`b\0${style}\0${label}\0${message}`, async () => {
-        const svg = await satori(badgeTree(label, message, colour, style) as unknown as SatoriNode, { height: style === 'for-the-badge' ? 28 : 20, fonts })
+        const svg = await draw(badgeTree(label, message, colour, style), { height: style === 'for-the-badge' ? 28 : 20 })
         return accessible(svg, `${label}: ${message}`)
       })
     },
@@ -176,14 +193,14 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     trend(label: string, values: number[]): Rendered | Promise<Rendered> {
       const shown = shownPercent(values.length ? values[values.length - 1]! : null)
       return cached(`t\0${label}\0${values.join(',')}`, async () => {
-        const svg = await satori(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT) as unknown as SatoriNode, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
+        const svg = await draw(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT), { width: TREND_WIDTH, height: TREND_HEIGHT })
         return accessible(svg, `${label} trend: ${shown === null ? 'unknown' : `${shown}%`}`)
       })
     },
     /** The first satori render costs tens of milliseconds (font parsing, layout engine start); pay it before serving. */
     async warm(): Promise<void> {
-      for (const style of STYLES) await satori(badgeTree('coverage', '0%', colourFor(0), style) as unknown as SatoriNode, { height: 20, fonts })
-      await satori(trendTree('coverage', [1, 2], TREND_WIDTH, TREND_HEIGHT) as unknown as SatoriNode, { width: TREND_WIDTH, height: TREND_HEIGHT, fonts })
+      for (const style of STYLES) await draw(badgeTree('coverage', '0%', colourFor(0), style), { height: 20 })
+      await draw(trendTree('coverage', [1, 2], TREND_WIDTH, TREND_HEIGHT), { width: TREND_WIDTH, height: TREND_HEIGHT })
     },
   }
 }

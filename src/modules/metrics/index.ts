@@ -4,7 +4,7 @@ import { unauthorized } from '../../http/errors'
 import { documents, errors } from '../../http/schemas'
 import { safeEqual } from '../../lib/hash'
 import type { AddressLimit } from '../../http/rate-limit'
-import type { Metrics } from './registry'
+import { METRICS_CONTENT_TYPE, type Metrics } from './registry'
 
 export function metricsModule(deps: { config: Config; metrics: Metrics; limitAddress?: AddressLimit }) {
   const { metricsToken } = deps.config
@@ -16,7 +16,7 @@ export function metricsModule(deps: { config: Config; metrics: Metrics; limitAdd
         const header = request.headers.get('authorization') ?? ''
         if (!safeEqual(header, `Bearer ${metricsToken}`)) throw unauthorized()
       }
-      set.headers['content-type'] = deps.metrics.registry.contentType
+      set.headers['content-type'] = METRICS_CONTENT_TYPE
       return deps.metrics.text()
     },
     {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry, type Metric } from 'prom-client'
+import type { Metric, Registry } from 'prom-client'
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
 
@@ -76,37 +76,89 @@ function requestCollectors() {
   return { requests, latency, record }
 }
 
-/** The server's Prometheus metrics, in a registry of its own (one per app, so tests can build many). */
+interface Collector {
+  name: string
+  help: string
+  type: 'counter' | 'gauge' | 'histogram'
+  aggregator: 'sum'
+  get: () => Promise<{ name: string; help: string; type: string; aggregator: string; values: { value: number; labels: Record<string, string | number>; metricName?: string }[] }>
+  reset: () => void
+}
+
+/** A labelled counter kept as plain numbers; prom-client formats it at scrape time. */
+function labelledCounter(name: string, help: string, labelNames: string[]) {
+  const counts = new Map<string, { labels: Record<string, string>; value: number }>()
+  const collector: Collector = {
+    name,
+    help,
+    type: 'counter',
+    aggregator: 'sum',
+    get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: [...counts.values()].map(({ labels, value }) => ({ value, labels })) }),
+    reset: () => counts.clear(),
+  }
+  function inc(values: string[], by = 1): void {
+    const key = values.join('\0')
+    const entry = counts.get(key)
+    if (entry) entry.value += by
+    else counts.set(key, { labels: Object.fromEntries(labelNames.map((label, i) => [label, values[i]!])), value: by })
+  }
+  return { collector, inc }
+}
+
+function plainMetric(name: string, help: string, type: 'counter' | 'gauge', read: () => number): Collector {
+  return { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: [{ value: read(), labels: {} }] }), reset: () => {} }
+}
+
+/** Prometheus' text exposition format, version 0.0.4 (what prom-client's registry answers with). */
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+/*
+ * The server's Prometheus metrics, one set per app (tests build many). Everything is counted as plain
+ * numbers; prom-client, which costs ~50 ms to import, is loaded on the first scrape to format them, so
+ * start-up does not pay for it.
+ */
 export function createMetrics() {
-  const registry = new Registry()
   const http = requestCollectors()
-  // Collectors of our own (series per route template, made at scrape time): shaped as prom-client reads a metric.
-  registry.registerMetric(http.requests as unknown as Metric)
-  registry.registerMetric(http.latency as unknown as Metric)
-  const ingested = new Counter({ name: 'nolapse_executions_ingested_total', help: 'Executions recorded', registers: [registry] })
-  const validations = new Counter({ name: 'nolapse_token_validations_total', help: 'API token validations by result', labelNames: ['result'], registers: [registry] })
-  const cache = new Counter({ name: 'nolapse_token_cache_total', help: 'Token cache lookups by result (hit or miss)', labelNames: ['result'], registers: [registry] })
-  const webhooks = new Counter({ name: 'nolapse_webhook_events_total', help: 'Billing webhook deliveries by provider and result', labelNames: ['provider', 'result'], registers: [registry] })
-  const rejections = new Counter({ name: 'nolapse_rate_limit_rejections_total', help: 'Requests refused by a rate limit, by kind', labelNames: ['kind'], registers: [registry] })
-  // Validations and cache lookups happen on most requests: counted here, handed to prom-client when scraped.
+  let ingested = 0
+  // Validations and cache lookups happen on most requests: four plain numbers.
   const tally = { valid: 0, invalid: 0, hit: 0, miss: 0 }
-  const drain = () => {
-    if (tally.valid) validations.inc({ result: 'valid' }, tally.valid)
-    if (tally.invalid) validations.inc({ result: 'invalid' }, tally.invalid)
-    if (tally.hit) cache.inc({ result: 'hit' }, tally.hit)
-    if (tally.miss) cache.inc({ result: 'miss' }, tally.miss)
-    tally.valid = tally.invalid = tally.hit = tally.miss = 0
+  const byResult = (name: string, help: string, read: () => Record<string, number>): Collector => ({
+    name,
+    help,
+    type: 'counter',
+    aggregator: 'sum',
+    get: async () => ({ name, help, type: 'counter', aggregator: 'sum', values: Object.entries(read()).filter(([, value]) => value > 0).map(([result, value]) => ({ value, labels: { result } })) }),
+    reset: () => {},
+  })
+  const webhooks = labelledCounter('nolapse_webhook_events_total', 'Billing webhook deliveries by provider and result', ['provider', 'result'])
+  const rejections = labelledCounter('nolapse_rate_limit_rejections_total', 'Requests refused by a rate limit, by kind', ['kind'])
+  const collectors: Collector[] = [
+    http.requests as Collector,
+    http.latency as Collector,
+    plainMetric('nolapse_executions_ingested_total', 'Executions recorded', 'counter', () => ingested),
+    byResult('nolapse_token_validations_total', 'API token validations by result', () => ({ valid: tally.valid, invalid: tally.invalid })),
+    byResult('nolapse_token_cache_total', 'Token cache lookups by result (hit or miss)', () => ({ hit: tally.hit, miss: tally.miss })),
+    webhooks.collector,
+    rejections.collector,
+  ]
+  let registry: Promise<Registry> | undefined
+  const build = async () => {
+    const { Registry } = await import('prom-client')
+    const made = new Registry()
+    for (const collector of collectors) made.registerMetric(collector as unknown as Metric)
+    return made
   }
 
   return {
-    registry,
-    /** The exposition text; folds the hot-path tallies into their counters first. */
+    /** The exposition text (prom-client loaded on the first call). */
     async text(): Promise<string> {
-      drain()
-      return registry.metrics()
+      registry ??= build()
+      return (await registry).metrics()
     },
     request: http.record,
-    ingested: () => ingested.inc(),
+    ingested: () => {
+      ingested++
+    },
     validation: (valid: boolean) => {
       if (valid) tally.valid++
       else tally.invalid++
@@ -115,12 +167,12 @@ export function createMetrics() {
       if (hit) tally.hit++
       else tally.miss++
     },
-    webhook: (provider: string, result: string) => webhooks.labels(provider, result).inc(),
-    /** A gauge read from `read` when scraped (state the process already keeps: nothing is counted per request). */
+    webhook: (provider: string, result: string) => webhooks.inc([provider, result]),
+    /** A gauge read from `read` when scraped (state the process already keeps: nothing is counted per request). Before the first scrape. */
     gauge(name: string, help: string, read: () => number): void {
-      new Gauge({ name, help, registers: [registry], collect() { this.set(read()) } })
+      collectors.push(plainMetric(name, help, 'gauge', read))
     },
-    rejection: (kind: string) => rejections.labels(kind).inc(),
+    rejection: (kind: string) => rejections.inc([kind]),
   }
 }
 
