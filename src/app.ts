@@ -27,6 +27,7 @@ import { docsModule } from './modules/docs'
 import { executionsModule } from './modules/executions'
 import { createExecutionBus } from './modules/executions/bus'
 import { createExecutionStore } from './modules/executions/service'
+import { createRepoChanges } from './modules/executions/repo-changes'
 import { createStreamRegistry } from './modules/executions/stream-registry'
 import type { StreamTiming } from './modules/executions/stream'
 import { streamTicketsModule } from './modules/stream-tickets'
@@ -76,8 +77,15 @@ export function createApp(deps: AppDeps) {
   // Stream caps per credential and organisation count every instance's streams on PostgreSQL (leases in the
   // database); one SQLite process counts its own.
   const leases = db.dialect === 'postgres' ? { db, clock, logger, leaseMs: deps.streamTiming?.leaseMs } : undefined
-  const { verifier, orgs, streams, bus, cluster } = clustered(
-    { verifier: createTokenVerifier(db, clock, metrics, logger), orgs: createOrgDirectory(db, clock), streams: createStreamRegistry(leases), bus: createExecutionBus() },
+  const repoChanges = createRepoChanges(clock)
+  const { verifier, orgs, streams, bus, changes, cluster } = clustered(
+    {
+      verifier: createTokenVerifier(db, clock, metrics, logger),
+      orgs: createOrgDirectory(db, clock),
+      streams: createStreamRegistry(leases),
+      bus: createExecutionBus(),
+      changes: repoChanges,
+    },
     db,
     logger,
     deps.clusterTiming,
@@ -114,10 +122,10 @@ export function createApp(deps: AppDeps) {
     rateLimiter.enforce('address', `a:${addressBucket(clientAddress(request, server, config.trustProxy))}`, config.rateLimitAddressPerMinute, set.headers)
   const body = createBodyReader(deps.bodyLimits ?? { inFlightBytes: config.bodiesInFlightBytes, stallMs: config.bodyStallMs, totalMs: config.bodyTotalMs }, config.trustProxy)
   const verifiers = createWebhookVerifiers(deps.billingPackages)
-  const store = createExecutionStore({ db, clock, bus, onInsert: rollups.addMany, onIngest: metrics.ingested })
-  const repos = createRepoService(db, logger, clock, config)
+  const store = createExecutionStore({ db, clock, bus, changes: repoChanges, onInsert: rollups.addMany, onIngest: metrics.ingested })
+  const repos = createRepoService(db, logger, clock, config, changes.changed)
   const renderer = createRenderer()
-  const badgeData = createBadgeData(db, verifier)
+  const badgeData = createBadgeData(db, verifier, repoChanges)
   const analytics = createAnalytics(db)
   const usage = createUsageService(db, clock, config)
   const auth = authPlugin(authenticate, limiter, body)

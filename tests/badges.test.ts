@@ -104,6 +104,24 @@ describe('GET /v1/badge/{org}/{repo}', () => {
     expect(t.logger.lines.join('\n')).not.toContain(token)
   })
 
+  test('a hot badge costs no statement; a run recorded or the repository made private here shows on the very next view', async () => {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    await submit(t, token, { coverage: 70 })
+    const badge = async () => (await t.request('GET', '/v1/badge/acme/api-service')).text
+    expect(await badge()).toContain('coverage: 70%')
+    let statements = 0
+    const db = t.db as unknown as { get: (...args: unknown[]) => unknown }
+    const get = db.get.bind(db)
+    db.get = (...args: unknown[]) => (statements++, get(...args))
+    for (let i = 0; i < 5; i++) expect(await badge()).toContain('coverage: 70%')
+    expect(statements).toBe(0)
+    await submit(t, token, { coverage: 91 })
+    expect(await badge()).toContain('coverage: 91%')
+    await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
+    expect(await badge()).toContain('coverage: unknown')
+  })
+
   test('ETag: a matching If-None-Match answers 304 with no body', async () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)

@@ -6,6 +6,22 @@ import { makeTestApp, type TestApp } from './helpers/app'
 import { counterMatches, createToken, orgWithToken, setPlan, signIn, submit, metric } from './helpers/fixtures'
 import { onPostgres } from './helpers/db'
 import type { SqliteDb } from '../src/db/client'
+import { createRepoChanges, REPO_FRESH_MS } from '../src/modules/executions/repo-changes'
+import { run } from '../src/db/work'
+
+/** Counts the statements the app sends from now on (every Db entry point), but the shared rate limits' batches (PostgreSQL). */
+function countStatements(t: TestApp) {
+  const counter = { n: 0 }
+  const db = t.db as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const name of ['get', 'all', 'run', 'read', 'tx']) {
+    const original = db[name]!.bind(db)
+    db[name] = (...args: unknown[]) => {
+      if (!String(args[0]).startsWith('INSERT INTO rate_limits')) counter.n++
+      return original(...args)
+    }
+  }
+  return counter
+}
 
 const DAY = 86_400_000
 
@@ -258,7 +274,7 @@ describe('GET /v1/executions', () => {
     const branch = 'b'.repeat(255)
     const ids: string[] = []
     for (let i = 0; i < 120; i++) ids.push((await submit(t, token, { branch, coverage: i % 100, commit: 'c'.repeat(40) })).json.id)
-    const lists = createListCache(t.db)
+    const lists = createListCache(t.db, createRepoChanges(t.clock))
     for (let limit = 81; limit <= 100; limit++)
       for (let start = 20; start < 120; start++) {
         const json = await lists.listJson(orgId, 'api-service', { limit, cursor: encodeCursor(ids[start]!) })
@@ -266,6 +282,42 @@ describe('GET /v1/executions', () => {
       }
     expect(lists.bytes()).toBeLessThanOrEqual(8 * 1024 * 1024)
     expect(lists.bytes()).toBeGreaterThan(4 * 1024 * 1024)
+  })
+
+  test('a cached page costs no statement; a run recorded here is on the very next page (read-your-writes)', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 70 })
+    const statements = countStatements(t)
+    const list = async () => (await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json
+    expect((await list()).total).toBe(1)
+    const first = statements.n
+    expect(first).toBeGreaterThan(0)
+    for (let i = 0; i < 5; i++) expect((await list()).total).toBe(1)
+    expect(statements.n).toBe(first)
+    const run = (await submit(t, token, { coverage: 71 })).json
+    const page = await list()
+    expect([page.total, page.executions[0].id]).toEqual([2, run.id])
+  })
+
+  test('a change nobody announces (an operator deleting a run by SQL) shows within REPO_FRESH_MS, by the clock', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) ids.push((await submit(t, token, { coverage: 70 + i })).json.id)
+    const list = async () => (await t.request('GET', '/v1/executions?org=acme&repo=api-service', { token })).json
+    expect((await list()).total).toBe(3)
+    await t.db.tx(
+      (function* () {
+        yield* run('DELETE FROM executions WHERE id = ?', [ids[2]!])
+        yield* run('UPDATE repositories SET execution_count = execution_count - 1, version = version + 1', [])
+      })(),
+    )
+    t.clock.advance(REPO_FRESH_MS - 1)
+    expect((await list()).total).toBe(3)
+    t.clock.advance(1)
+    const page = await list()
+    expect([page.total, page.executions.map((e: any) => e.id)]).toEqual([2, [ids[1], ids[0]]])
   })
 
   test('cursor pagination walks several hundred runs with no duplicate or gap', async () => {

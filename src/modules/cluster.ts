@@ -2,6 +2,7 @@ import type { Db } from '../db/client'
 import type { Logger } from '../lib/logger'
 import type { ExecutionBus } from './executions/bus'
 import type { ExecutionView } from './executions/format'
+import type { RepoChanges } from './executions/repo-changes'
 import type { StreamRegistry } from './executions/stream-registry'
 import type { OrgDirectory } from './orgs/directory'
 import type { TokenVerifier } from './tokens/verifier'
@@ -35,6 +36,8 @@ export type ClusterMessage =
   | { kind: 'ended'; credential: string }
   /** A run was recorded: deliver it to this instance's open streams of its repository. */
   | { kind: 'execution'; key: string; execution: unknown }
+  /** A repository's settings changed (visibility, default branch): drop its cached row. */
+  | { kind: 'repo'; key: string }
 
 type Envelope = { from: string; seq?: number; message?: ClusterMessage }
 
@@ -121,7 +124,8 @@ export function createCluster(db: Db, logger: Pick<Logger, 'warn' | 'info'>, han
 
   return {
     tell(message) {
-      // Runs carry no number: a stream that misses one catches up on its poll; nothing depends on it for safety.
+      // Runs carry no number: a stream that misses one catches up on its poll, and a cached repository row
+      // (list page, badge) is read again within REPO_FRESH_MS (1 s) anyway; nothing depends on it for safety.
       send(message.kind === 'execution' ? { from: self, message } : { from: self, seq: ++sent, message }, message.kind)
     },
     ready,
@@ -141,6 +145,8 @@ export interface Local {
   orgs: OrgDirectory
   streams: StreamRegistry
   bus: ExecutionBus
+  /** Cached repository rows (list pages, badges), dropped when a run recorded elsewhere is heard of. */
+  changes: RepoChanges
 }
 
 /**
@@ -156,12 +162,17 @@ export function clustered(local: Local, db: Db, logger: Pick<Logger, 'warn' | 'i
         if (message.kind === 'token') local.verifier.invalidate(message.id)
         else if (message.kind === 'org') local.orgs.invalidate(message.id)
         else if (message.kind === 'ended') local.streams.end(message.credential)
-        else local.bus.publish(message.key, message.execution as ExecutionView)
+        else if (message.kind === 'repo') local.changes.changed(message.key)
+        else {
+          local.changes.changed(message.key)
+          local.bus.publish(message.key, message.execution as ExecutionView)
+        }
       },
       // A message may have been missed: nothing cached may outlive a change it would have announced.
       lost() {
         local.verifier.flush()
         local.orgs.flush()
+        local.changes.flush()
       },
     },
     timing,
@@ -172,5 +183,7 @@ export function clustered(local: Local, db: Db, logger: Pick<Logger, 'warn' | 'i
     orgs: { ...local.orgs, invalidate: (id) => (local.orgs.invalidate(id), cluster.tell({ kind: 'org', id })) },
     streams: { ...local.streams, end: (credential) => (local.streams.end(credential), cluster.tell({ kind: 'ended', credential })) },
     bus: { ...local.bus, publish: (key, execution) => (local.bus.publish(key, execution), cluster.tell({ kind: 'execution', key, execution })) },
+    // A recorded run is told by its execution message (the store uses the local `changes`); settings by this one.
+    changes: { ...local.changes, changed: (key) => (local.changes.changed(key), cluster.tell({ kind: 'repo', key })) },
   }
 }

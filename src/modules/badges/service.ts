@@ -1,6 +1,8 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
 import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON } from '../executions/queries'
+import { streamKey } from '../executions/bus'
+import type { RepoChanges } from '../executions/repo-changes'
 
 interface RepoRow {
   id: number
@@ -23,8 +25,14 @@ export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
   ${COVERAGE_ANY_BRANCH} AS any_branch
   FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
 
-/** Reads what a badge or trend graph shows; any missing piece (org, repo, data, access) is "no data". */
-export function createBadgeData(db: Db, verifier: TokenVerifier) {
+/**
+ * Reads what a badge or trend graph shows; any missing piece (org, repo, data, access) is "no data". The
+ * default badge's row (repository, visibility, latest coverage) is kept as the list keeps a repository's
+ * row (`executions/repo-changes.ts`): dropped when a run or a setting change is announced, read again
+ * after a second at most, so a hot badge costs no statement.
+ */
+export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoChanges) {
+  const badgeRows = changes.cache<BadgeRow | null>()
   const REPO_OF =
     'SELECT r.id, r.org_id, r.default_branch, r.private FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?'
 
@@ -48,7 +56,11 @@ export function createBadgeData(db: Db, verifier: TokenVerifier) {
   return {
     /** The latest coverage on `branch`, else on the default branch falling back to any branch. */
     async coverage(org: string, repo: string, branch: string | undefined, token: string | undefined, refused: Refused): Promise<number | null> {
-      const row = await visible(await db.get<BadgeRow>(BADGE_ROW, [org, repo]), token, refused)
+      const found = await badgeRows.get(`${org}\0${repo}`, async () => {
+        const read = await db.get<BadgeRow>(BADGE_ROW, [org, repo])
+        return { value: read, repo: read === null ? null : streamKey(read.org_id, repo) }
+      })
+      const row = await visible(found, token, refused)
       if (!row) return null
       if (branch !== undefined) return (await db.get<{ coverage: number }>(LATEST_ON, [row.id, branch, branch]))?.coverage ?? null
       return row.on_default ?? row.any_branch

@@ -10,6 +10,7 @@ import { PLAN_LIMITS } from '../plans'
 import { streamKey, type ExecutionBus } from './bus'
 import { executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
 import { createListCache, type ListOptions } from './list-cache'
+import type { RepoChanges } from './repo-changes'
 import { executionQueries as q, type ExecutionInsert, type RepoRow } from './queries'
 
 export interface ExecutionInput {
@@ -40,6 +41,8 @@ export interface ExecutionStoreDeps {
   db: Db
   clock: Clock
   bus: ExecutionBus
+  /** Told of every run recorded here, after its commit (cached repository rows are dropped). */
+  changes: RepoChanges
   /** Runs inside the inserting transaction, once per batch with its new runs (so derived data never disagrees with the rows). */
   onInsert?: (executions: InsertedExecution[]) => Step<void>
   /** Told after each new run is committed, for metrics. */
@@ -70,7 +73,7 @@ const rowOf = (insert: ExecutionInsert, repo: string): ExecutionRow => ({
 /** Records and lists executions: the rules of a run; the SQL is in queries.ts, pages in list-cache.ts. */
 export function createExecutionStore(deps: ExecutionStoreDeps) {
   const { clock, bus, db } = deps
-  const lists = createListCache(db)
+  const lists = createListCache(db, deps.changes)
 
   /**
    * The plan's repository cap. A new repository is counted under the organisation's lock, so two runs
@@ -192,7 +195,9 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
       }
       if (!replayed) {
         deps.onIngest?.()
-        bus.publish(streamKey(who.orgId, input.repo), executionView(row))
+        const key = streamKey(who.orgId, input.repo)
+        deps.changes.changed(key)
+        bus.publish(key, executionView(row))
       }
       return { execution: view, replayed }
     },

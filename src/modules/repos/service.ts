@@ -1,3 +1,4 @@
+import { streamKey } from '../executions/bus'
 import { decodeCursor, encodeCursor, INVALID_CURSOR } from '../../lib/cursor'
 import type { Db } from '../../db/client'
 import { isoSeconds } from '../../lib/clock'
@@ -24,7 +25,8 @@ interface RepoRow {
 export const countRepos = (db: Db) => async (orgId: string) =>
   (await db.get<{ n: number }>('SELECT count(*) AS n FROM repositories WHERE org_id = ?', [orgId]))!.n
 
-export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config) {
+/** `changed`: told after a repository's settings change, so cached rows of it (badges) are dropped on every instance. */
+export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config, changed: (key: string) => void = () => {}) {
   const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'
   const count = countRepos(db)
   const latest = (repoId: number, branch?: string) =>
@@ -88,6 +90,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
         })(),
       )
       logger.audit(line)
+      changed(streamKey(who.orgId, name))
       return view(row)
     },
 
