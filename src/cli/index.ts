@@ -62,10 +62,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main(Bun.argv.slice(2))
-} catch (error) {
-  const message = error instanceof Error ? error.message : String(error)
-  console.error(`nolapse-platform: ${message}`)
-  process.exitCode = 1
-}
+// Not top-level await: the built CLI is a CommonJS bundle (`bun run build`).
+main(Bun.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error)
+    console.error(`nolapse-platform: ${message}`)
+    process.exitCode = 1
+  },
+)
