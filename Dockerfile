@@ -2,7 +2,7 @@
 # runtime never loads), non-root, data in a volume. Build: podman build --format docker (keeps HEALTHCHECK).
 
 # Stage 1: install production dependencies into a clean tree, then prune it.
-FROM oven/bun:1.4.4-slim AS deps
+FROM docker.io/oven/bun:1.4.4-slim AS deps
 WORKDIR /app
 COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
@@ -19,7 +19,7 @@ RUN set -eu; cd node_modules; \
     cd dejavu-fonts-ttf && rm -rf fontconfig *.txt && find ttf -type f ! -name 'DejaVuSans.ttf' ! -name 'DejaVuSans-Bold.ttf' -delete
 
 # Stage 2: the runtime, with nothing from the build stage but the pruned dependencies.
-FROM oven/bun:1.4.4-slim
+FROM docker.io/oven/bun:1.4.4-slim
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
