@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
+import { freshPostgres, onPostgres, urlFor } from './helpers/db'
 
 const root = join(import.meta.dir, '..')
 
@@ -28,6 +29,8 @@ describe('bun run cli', () => {
     expect(token.code).toBe(0)
     expect(token.stdout).toMatch(/^nlp_[0-9a-f]{40}$/)
     expect(token.stderr).toContain('[audit] token.create')
+    // It names the database it wrote to, so a CLI run without the server's DATABASE_URL is seen at once.
+    expect(token.stderr.split('\n')[0]).toBe(`nolapse-platform: database ${url}`)
     expect(token.stderr).not.toContain(token.stdout)
     const db = new Database(url)
     expect(db.query('SELECT plan FROM organisations').get()).toEqual({ plan: 'team' })
@@ -43,13 +46,26 @@ describe('bun run cli', () => {
     for (const args of [['token', 'create', '--org', 'nope', '--name', 'x'], ['org', 'create', 'Bad Slug'], ['bogus'], ['org', 'create', 'a', '--plan', 'gold']]) {
       const res = cli(url, ...args)
       expect(res.code).toBe(1)
-      expect(res.stderr.split('\n')).toHaveLength(1)
-      expect(res.stderr).toStartWith('nolapse-platform: ')
+      // The database line (when it got that far), then one line naming the mistake.
+      const lines = res.stderr.split('\n').filter((line) => line !== `nolapse-platform: database ${url}`)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toStartWith('nolapse-platform: ')
     }
     cli(url, 'org', 'create', 'free-org')
     cli(url, 'token', 'create', '--org', 'free-org', '--name', 'one')
     const capped = cli(url, 'token', 'create', '--org', 'free-org', '--name', 'two')
     expect(capped.code).toBe(1)
     expect(capped.stderr).toContain('token limit reached for your plan (1/1 tokens used)')
+  })
+
+  test.skipIf(!onPostgres)('on PostgreSQL it names the database it used with the password hidden', async () => {
+    const url = new URL(urlFor(await freshPostgres()))
+    url.password = 'hunter2-not-shown'
+    const res = cli(url.toString(), 'org', 'create', 'acme')
+    expect(res.code).toBe(0)
+    const first = res.stderr.split('\n')[0]!
+    expect(first).toStartWith(`nolapse-platform: database postgres://${url.username}`)
+    expect(first).toContain(url.host + url.pathname)
+    expect(res.stderr).not.toContain('hunter2')
   })
 })

@@ -23,7 +23,8 @@ Commands:
   purge                           run the retention sweep now
   help                            show this help
 
-Environment: DATABASE_URL (default ./data/nolapse.db), SESSION_TTL_SECONDS.`
+Environment: the server's own (run it with the same DATABASE_URL as the server: the default is
+./data/nolapse.db). The database used is named on stderr, its password hidden.`
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -46,6 +47,9 @@ async function main(argv: string[]): Promise<number> {
   if (values.plan !== undefined && !isPlan(values.plan)) throw new ConfigError(`--plan must be free, team or enterprise, got "${values.plan}"`)
   const config = loadConfig()
   const db = await connectDatabase(config.databaseUrl, { poolSize: 2, statementTimeoutMs: config.databaseStatementTimeoutMs })
+  // Which database this ran on (password hidden): run without the server's DATABASE_URL, the CLI would
+  // quietly work on ./data/nolapse.db instead of the server's database.
+  console.error(`nolapse-platform: database ${db.label}`)
   try {
     const output = await runCommand(db, config, positionals, {
       plan: values.plan !== undefined && isPlan(values.plan) ? values.plan : undefined,
