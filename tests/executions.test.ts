@@ -355,6 +355,72 @@ describe('GET /v1/executions', () => {
   })
 })
 
+describe('GET /v1/executions: time windows, order and commit', () => {
+  /** Six runs an hour apart, alternating main and dev, each with its own commit. */
+  async function history() {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const runs: { id: string; created_at: string; branch: string; commit: string }[] = []
+    for (let i = 0; i < 6; i++) {
+      const commit = `${i}`.repeat(40)
+      const branch = i % 2 ? 'dev' : 'main'
+      runs.push({ ...(await submit(t, token, { coverage: 70 + i, branch, commit })).json, branch, commit })
+      t.clock.advance(3_600_000)
+    }
+    const list = async (query: string) => t.request('GET', `/v1/executions?org=acme&repo=api-service${query}`, { token })
+    return { t, runs, list }
+  }
+  const ids = (res: { json: any }) => res.json.executions.map((e: any) => e.id)
+
+  test('since is inclusive, until exclusive, by created_at; total stays the repository\'s', async () => {
+    const { runs, list } = await history()
+    const res = await list(`&since=${runs[1]!.created_at}&until=${runs[4]!.created_at}`)
+    expect(res.status).toBe(200)
+    expect(ids(res)).toEqual([runs[3]!.id, runs[2]!.id, runs[1]!.id])
+    expect(res.json.total).toBe(6)
+    expect(ids(await list('&since=2026-03-18T11:30:00Z'))).toEqual([5, 4, 3].map((i) => runs[i]!.id))
+    expect(ids(await list('&until=2026-03-18T11:30:00Z'))).toEqual([2, 1, 0].map((i) => runs[i]!.id))
+    expect(ids(await list('&since=2027-01-01T00:00:00Z'))).toEqual([])
+    // Any ISO 8601 offset names the same instant.
+    expect(ids(await list('&since=2026-03-18T12:00:00%2B02:00&until=2026-03-18T11:00:00Z'))).toEqual([runs[1]!.id])
+  })
+
+  test('order=asc walks oldest first; a cursor continues in its own order, inside the window, on a branch', async () => {
+    const { runs, list } = await history()
+    const first = await list('&order=asc&limit=2')
+    expect(ids(first)).toEqual([runs[0]!.id, runs[1]!.id])
+    const second = await list(`&order=asc&limit=2&cursor=${first.json.next_cursor}`)
+    expect(ids(second)).toEqual([runs[2]!.id, runs[3]!.id])
+    const main = await list(`&order=asc&branch=main&limit=1&since=${runs[1]!.created_at}`)
+    expect(ids(main)).toEqual([runs[2]!.id])
+    expect(ids(await list(`&order=asc&branch=main&limit=1&since=${runs[1]!.created_at}&cursor=${main.json.next_cursor}`))).toEqual([runs[4]!.id])
+    const desc = await list(`&limit=2&until=${runs[5]!.created_at}`)
+    expect(ids(desc)).toEqual([runs[4]!.id, runs[3]!.id])
+    const next = await list(`&limit=2&until=${runs[5]!.created_at}&cursor=${desc.json.next_cursor}`)
+    expect([ids(next), next.json.next_cursor !== null]).toEqual([[runs[2]!.id, runs[1]!.id], true])
+  })
+
+  test('commit= finds the runs of one commit exactly, with or without a branch', async () => {
+    const { runs, list } = await history()
+    expect(ids(await list(`&commit=${runs[3]!.commit}`))).toEqual([runs[3]!.id])
+    expect(ids(await list(`&commit=${runs[3]!.commit}&branch=dev`))).toEqual([runs[3]!.id])
+    expect(ids(await list(`&commit=${runs[3]!.commit}&branch=main`))).toEqual([])
+    expect(ids(await list('&commit=abcdef0'))).toEqual([])
+  })
+
+  test.each([
+    ['&since=yesterday', 'invalid query: since must be an ISO 8601 date-time'],
+    ['&until=2026-13-01T00:00:00Z', 'invalid query: until must be an ISO 8601 date-time'],
+    ['&order=newest', 'invalid query: order must be asc or desc'],
+    ['&commit=xyz', 'invalid query: commit must be 7-64 hex characters'],
+    ['&since=2026-03-19T00:00:00Z&until=2026-03-18T00:00:00Z', 'invalid query: until must not be before since'],
+  ])('%s answers 400 naming the parameter', async (query, error) => {
+    const { list } = await history()
+    const res = await list(query)
+    expect([res.status, res.json]).toEqual([400, { error }])
+  })
+})
+
 describe('retention and counters', () => {
   test('the sweep deletes runs older than the plan window and keeps the counter exact', async () => {
     const t = makeTestApp()

@@ -85,6 +85,7 @@ export const executions = pgTable('executions', {
 }, (t) => [
   index('executions_repo_list_idx').on(t.repoId, t.id, t.branch, t.outcome, t.delta, t.coverage, t.baseline, t.commit, t.createdAt),
   index('executions_repo_branch_id_idx').on(t.repoId, t.branch, t.id, t.coverage),
+  index('executions_repo_commit_idx').on(t.repoId, t.commit, t.id),
   index('executions_org_created_idx').on(t.orgId, t.createdAt),
 ])
 

@@ -97,6 +97,8 @@ export const executions = sqliteTable('executions', {
   index('executions_repo_list_idx').on(t.repoId, t.id, t.branch, t.outcome, t.delta, t.coverage, t.baseline, t.commit, t.createdAt),
   // Badges and trend graphs read coverage by branch from here without touching the table.
   index('executions_repo_branch_id_idx').on(t.repoId, t.branch, t.id, t.coverage),
+  // `GET /v1/executions?commit=`: did this commit's run arrive? One repository's runs of one commit.
+  index('executions_repo_commit_idx').on(t.repoId, t.commit, t.id),
   // Analytics windows and the retention sweep, per organisation.
   index('executions_org_created_idx').on(t.orgId, t.createdAt),
 ])

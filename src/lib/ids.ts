@@ -9,7 +9,16 @@ export function ulidAt(ms: number): string {
 }
 
 export const orgId = (ms: number) => `org_${ulidAt(ms)}`
-export const executionId = (ms: number) => `exe_${ulidAt(ms)}`
+
+/**
+ * Execution ids for one clock: strictly increasing, and carrying that clock's time (held, not stepped back,
+ * when the clock steps back), so a run's `created_at` can be its id's time. One per execution store: a
+ * process-wide factory would carry another app's later clock into this one's ids (tests run many apps).
+ */
+export function executionIds(): (ms: number) => string {
+  const next = monotonicFactory()
+  return (ms) => `exe_${next(ms).toLowerCase()}`
+}
 export const auditId = (ms: number) => `aud_${ulidAt(ms)}`
 /**
  * Session ids are the only credential `DELETE /v1/sessions/{id}` asks for, so they are secrets: 128 fresh

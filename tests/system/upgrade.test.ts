@@ -63,7 +63,7 @@ test.skipIf(onPostgres)('an up-to-date database opens without loading drizzle; a
   const db = new Database(path, { strict: true })
   db.run('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)')
   db.close()
-  // The newest migration (0006, an UPDATE that may run twice) is forgotten: it is pending again and applied.
+  // The newest migration is forgotten (each is written to run twice safely: IF NOT EXISTS, idempotent updates): it is pending again and applied.
   expect(run()).toEqual({ drizzle: true, n: journal.entries.length })
   expect(run()).toEqual({ drizzle: false, n: journal.entries.length })
 })

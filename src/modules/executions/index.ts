@@ -65,14 +65,19 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       ({ principal, query, set }) => {
         const { repo } = scope(principal, query)
         set.headers['content-type'] = 'application/json'
-        return store.listJson(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch })
+        const since = query.since === undefined ? undefined : Date.parse(query.since)
+        const until = query.until === undefined ? undefined : Date.parse(query.until)
+        if (since !== undefined && until !== undefined && until < since) throw badRequest('invalid query: until must not be before since')
+        return store.listJson(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch, commit: query.commit, since, until, order: query.order })
       },
       {
         auth: 'read',
         query: ListQuery,
         detail: {
           tags: ['Executions'],
-          summary: "List a repository's executions, newest first",
+          summary: "List a repository's executions, newest first (or oldest first), by time window, branch or commit",
+          description:
+            '`since` (inclusive) and `until` (exclusive) select runs by `created_at`; `order=asc` lists oldest first; `commit` finds the runs of one commit. All combine with `branch` and `cursor` (a cursor continues the walk in the order it was made with), and every page is read from an index however long the history. `total` counts all the repository\'s runs.',
           security: SECURITY.either,
           responses: documentedOnly({ 200: ExecutionList, ...errors(400, 401, 403, 429) }),
           ...requiredScope,

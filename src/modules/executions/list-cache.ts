@@ -3,12 +3,12 @@ import { Lru } from '../../lib/lru'
 import { decodeExecutionCursor, encodeCursor, executionView } from './format'
 import { INVALID_CURSOR } from '../../lib/cursor'
 import type { Db } from '../../db/client'
-import { executionQueries as q, REPO_BY_NAME, type RepoRow } from './queries'
+import { executionQueries as q, REPO_BY_NAME, type PageOrder, type RepoRow } from './queries'
+import { encodeTime } from 'ulidx'
 import type { ExecutionRow } from './format'
 import { streamKey } from './bus'
 import type { RepoChanges } from './repo-changes'
 
-const NO_CURSOR = 'exe_~'
 /** Cached first pages (and cursor pages): about 2.5 KB each for 10 short runs, up to ~100 KB for 100 long ones. */
 const LIST_CACHE_ENTRIES = 2000
 /** The pages' JSON together: one token walking thousands of cursors of long runs cannot grow the process past this. */
@@ -20,7 +20,21 @@ export interface ListOptions {
   limit: number
   cursor?: string
   branch?: string
+  /** Exact commit SHA. */
+  commit?: string
+  /** Runs created at or after this time (ms). */
+  since?: number
+  /** Runs created before this time (ms). */
+  until?: number
+  /** Newest first (default) or oldest first. */
+  order?: PageOrder
 }
+
+/** Ids begin with their creation time (a run's `created_at` is its id's time): `exe_<time>` sorts before every id of that millisecond. */
+const idAt = (ms: number) => `exe_${encodeTime(Math.min(Math.max(ms, 0), MAX_ULID_TIME), 10).toLowerCase()}`
+const MAX_ULID_TIME = 2 ** 48 - 1
+const LOWEST = 'exe_'
+const HIGHEST = 'exe_~'
 
 /**
  * The list as JSON. A page is served from memory while the repository's version (bumped in the same
@@ -32,19 +46,19 @@ export function createListCache(db: Db, changes: RepoChanges) {
   const repos = changes.cache<RepoRow | null>()
   const cache = new Lru<string, { version: number; json: string }>(LIST_CACHE_ENTRIES, { maxWeight: LIST_CACHE_BYTES, weigh: (key, page) => key.length + page.json.length + 64 })
 
-  /** Newest first, `limit` at a time; `total` is the repository's counter, never a COUNT(*). */
+  /** `limit` at a time in the asked order, within the time window; `total` is the repository's counter, never a COUNT(*). */
   async function page(repo: RepoRow, repoName: string, options: ListOptions) {
-    let before = NO_CURSOR
+    const order = options.order ?? 'desc'
+    let above = options.since === undefined ? LOWEST : idAt(options.since)
+    let below = options.until === undefined ? HIGHEST : idAt(options.until)
     if (options.cursor !== undefined) {
-      const decoded = decodeExecutionCursor(options.cursor)
-      if (decoded === null) throw badCursor()
-      before = decoded
+      const after = decodeExecutionCursor(options.cursor)
+      if (after === null) throw badCursor()
+      // The cursor is the last run shown: the next page continues past it in the page's own order.
+      if (order === 'desc') below = after < below ? after : below
+      else above = after > above ? after : above
     }
-    const rows: ExecutionRow[] = await db.read(
-      options.branch === undefined
-        ? q.page(repoName, repo.id, before, options.limit + 1)
-        : q.branchPage(repoName, repo.id, options.branch, before, options.limit + 1),
-    )
+    const rows: ExecutionRow[] = await db.read(q.page(repoName, repo.id, options, above, below, order, options.limit + 1))
     const more = rows.length > options.limit
     if (more) rows.pop()
     return {
@@ -68,7 +82,7 @@ export function createListCache(db: Db, changes: RepoChanges) {
         if (options.cursor !== undefined && decodeExecutionCursor(options.cursor) === null) throw badCursor()
         return EMPTY_LIST
       }
-      const pageKey = `${repo.id}\0${options.limit}\0${options.branch ?? ''}\0${options.cursor ?? ''}`
+      const pageKey = [repo.id, options.limit, options.branch, options.cursor, options.commit, options.since, options.until, options.order].join('\0')
       const hit = cache.get(pageKey)
       if (hit && hit.version === repo.version) return hit.json
       const json = JSON.stringify(await page(repo, repoName, options))

@@ -49,13 +49,17 @@ export const ListQuery = t.Object({
   limit: t.Optional(t.Integer({ minimum: 1, maximum: 100, default: 10, error: 'limit must be an integer from 1 to 100' })),
   cursor: t.Optional(t.String({ maxLength: 200, error: 'cursor is not a cursor this API returned' })),
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
+  since: t.Optional(t.String({ format: 'date-time', error: 'since must be an ISO 8601 date-time', description: 'Runs created at or after this time', examples: ['2026-03-01T00:00:00Z'] })),
+  until: t.Optional(t.String({ format: 'date-time', error: 'until must be an ISO 8601 date-time', description: 'Runs created before this time', examples: ['2026-04-01T00:00:00Z'] })),
+  order: t.Optional(t.Union([t.Literal('desc'), t.Literal('asc')], { default: 'desc', error: 'order must be asc or desc', description: 'Newest first (`desc`, the default) or oldest first' })),
+  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "Only this commit's runs (the SHA exactly as the run sent it): did my run arrive?" })),
 })
 
 export const ExecutionList = t.Object({
   executions: t.Array(ExecutionItem),
   total: t.Integer(),
   next_cursor: t.Union([t.String(), t.Null()]),
-}, { description: 'Newest first' })
+}, { description: "A page of runs in the asked order; `total` counts all the repository's runs, whatever the filters" })
 
 export const StreamQuery = t.Object({
   org: t.Optional(t.String({ maxLength: 64 })),

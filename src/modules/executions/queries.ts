@@ -77,8 +77,24 @@ export const EXPIRED_BATCH = `DELETE FROM executions WHERE id IN (SELECT id FROM
        RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`
 
 export const REPO_BY_NAME = 'SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?'
-export const PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${ofRepo()} AND id < ? ${NEWEST_FIRST} LIMIT ?`
-export const BRANCH_PAGE = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${onBranch()} AND id < ? ${NEWEST_ON_BRANCH} LIMIT ?`
+/** The same for one commit (read from the (repo_id, commit, id) index), optionally on one branch too. */
+export const ofCommit = (withBranch: boolean) => `repo_id = ? AND "commit" BETWEEN ? AND ?${withBranch ? ' AND branch = ?' : ''}`
+
+export type PageOrder = 'asc' | 'desc'
+/**
+ * A page of one repository's runs with ids strictly between two bounds (a cursor, and the ids a time window
+ * maps to: ids begin with their time), in either order, all runs or one branch's or one commit's. Each
+ * access path orders by its own index's columns, so every variant is read from an index, O(page) however
+ * long the history (tests/system/postgres-plans.test.ts).
+ */
+export function pageText(order: PageOrder, by: 'repo' | 'branch' | 'commit' | 'commit+branch'): string {
+  const dir = order === 'desc' ? ' DESC' : ''
+  const where = by === 'repo' ? ofRepo() : by === 'branch' ? onBranch() : ofCommit(by === 'commit+branch')
+  const orderBy = by === 'repo' ? `repo_id${dir}, id${dir}` : by === 'branch' ? `branch${dir}, id${dir}` : `"commit"${dir}, id${dir}`
+  return `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${where} AND id > ? AND id < ? ORDER BY ${orderBy} LIMIT ?`
+}
+export const PAGE = pageText('desc', 'repo')
+export const BRANCH_PAGE = pageText('desc', 'branch')
 export const AFTER = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${ofRepo()} AND id > ? ${OLDEST_FIRST} LIMIT ?`
 
 /** The executions feature's SQL, one statement per function; each runs on either backend (see db/work.ts). */
@@ -112,9 +128,16 @@ export const executionQueries = {
       'SELECT e.id, r.name AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at FROM executions e JOIN repositories r ON r.id = e.repo_id WHERE e.id = ?',
       [id],
     ),
-  page: (repoName: string, repoId: number, before: string, limit: number) => all<ExecutionRow>(PAGE, [repoName, repoId, repoId, before, limit]),
-  branchPage: (repoName: string, repoId: number, branch: string, before: string, limit: number) =>
-    all<ExecutionRow>(BRANCH_PAGE, [repoName, repoId, branch, branch, before, limit]),
+  /** Runs with `above < id < below`, `limit` of them, in `order`, of the repository or one branch or one commit. */
+  page: (repoName: string, repoId: number, filter: { branch?: string; commit?: string }, above: string, below: string, order: PageOrder, limit: number) => {
+    const { branch, commit } = filter
+    if (commit !== undefined) {
+      const by = branch === undefined ? 'commit' : 'commit+branch'
+      return all<ExecutionRow>(pageText(order, by), [repoName, repoId, commit, commit, ...(branch === undefined ? [] : [branch]), above, below, limit])
+    }
+    if (branch !== undefined) return all<ExecutionRow>(pageText(order, 'branch'), [repoName, repoId, branch, branch, above, below, limit])
+    return all<ExecutionRow>(pageText(order, 'repo'), [repoName, repoId, repoId, above, below, limit])
+  },
   after: (repoName: string, repoId: number, id: string, limit: number) => all<ExecutionRow>(AFTER, [repoName, repoId, repoId, id, limit]),
   latest: (repoId: number) => get<{ id: string }>(LATEST_ID, [repoId, repoId]),
 }

@@ -4,7 +4,8 @@ import { lock, type Step } from '../../db/work'
 import type { executions, Outcome, Plan, Row } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
-import { executionId } from '../../lib/ids'
+import { executionIds } from '../../lib/ids'
+import { decodeTime } from 'ulidx'
 import { HttpError, paymentRequired } from '../../http/errors'
 import { PLAN_LIMITS } from '../plans'
 import { streamKey, type ExecutionBus } from './bus'
@@ -74,6 +75,7 @@ const rowOf = (insert: ExecutionInsert, repo: string): ExecutionRow => ({
 export function createExecutionStore(deps: ExecutionStoreDeps) {
   const { clock, bus, db } = deps
   const lists = createListCache(db, deps.changes)
+  const executionId = executionIds()
 
   /**
    * The plan's repository cap. A new repository is counted under the organisation's lock, so two runs
@@ -118,8 +120,11 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
    * effects written by `settle` at the end of the batch (on the item-by-item pass the row is written here).
    */
   function* ingest({ who, input, key, requestHash }: Submission, batch: Batch<NewRun>): Step<{ row: ExecutionRow; replayed: boolean }> {
-    const now = clock.now()
-    const id = executionId(now)
+    const minted = clock.now()
+    const id = executionId(minted)
+    // A run's created_at is the time its id carries (the clock's, held while the clock steps back: it never
+    // goes backwards), so a time window is an id range: `?since=&until=` read an index, never a scan.
+    const now = decodeTime(id.slice(4).toUpperCase())
     // The key is claimed first (a unique insert): a retry racing its original waits for it and replays it.
     if (key !== null && !(yield* q.claimKey(who.orgId, key, requestHash, id, now))) {
       const seen = (yield* q.findKey(who.orgId, key))!

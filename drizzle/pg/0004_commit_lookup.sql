@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS "executions_repo_commit_idx" ON "executions" USING btree ("repo_id","commit","id");

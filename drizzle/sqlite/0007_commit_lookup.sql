@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS `executions_repo_commit_idx` ON `executions` (`repo_id`,`commit`,`id`);
