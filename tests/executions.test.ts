@@ -8,6 +8,7 @@ import { onPostgres } from './helpers/db'
 import type { SqliteDb } from '../src/db/client'
 import { createRepoChanges, REPO_FRESH_MS } from '../src/modules/executions/repo-changes'
 import { run } from '../src/db/work'
+import { EXPORT_PAGE } from '../src/modules/executions/service'
 
 /** Counts the statements the app sends from now on (every Db entry point), but the shared rate limits' batches (PostgreSQL). */
 function countStatements(t: TestApp) {
@@ -418,6 +419,78 @@ describe('GET /v1/executions: time windows, order and commit', () => {
     const { list } = await history()
     const res = await list(query)
     expect([res.status, res.json]).toEqual([400, { error }])
+  })
+})
+
+describe('GET /v1/executions/export', () => {
+  test('CSV: a header row, every run oldest first, RFC 4180 quoting, as an attachment', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const a = (await submit(t, token, { branch: 'main', coverage: 82.3, baseline: 80, commit: 'a'.repeat(40) })).json
+    t.clock.advance(60_000)
+    const b = (await submit(t, token, { branch: 'feat, "quoted"\nline', coverage: 79.6, baseline: 80 })).json
+    const res = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service&format=csv', { token })
+    expect(res.status).toBe(200)
+    expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8; header=present')
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename="acme-api-service-executions.csv"; filename*=UTF-8''acme-api-service-executions.csv`)
+    expect(res.headers.get('cache-control')).toBe('no-store')
+    expect(res.headers.get('x-request-id')).toBeTruthy()
+    expect(res.text).toBe(
+      'id,repo,branch,outcome,delta,coverage,baseline,commit,created_at\r\n' +
+        `${a.id},api-service,main,pass,2.3,82.3,80,${'a'.repeat(40)},2026-03-18T09:00:00Z\r\n` +
+        `${b.id},api-service,"feat, ""quoted""\nline",pass,-0.4,79.6,80,,2026-03-18T09:01:00Z\r\n`,
+    )
+  })
+
+  test('CSV cells that start like a formula are text; numbers are left alone', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    for (const branch of ['=HYPERLINK("http://x","y")', '+cmd', '-2+3', '@SUM(A1)', 'main']) await submit(t, token, { branch, coverage: 50, baseline: 60 })
+    const res = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service', { token })
+    const branches = res.text.trim().split('\r\n').slice(1).map((line: string) => line.split(',')[2])
+    expect(branches).toEqual(['"\'=HYPERLINK(""http://x""', "'+cmd", "'-2+3", "'@SUM(A1)", 'main'])
+    // The delta of -10 stays a number a spreadsheet adds up.
+    expect(res.text.split('\r\n')[5]!.split(',')).toContain('-10')
+  })
+
+  test('NDJSON: one run per line in the list\'s shape; since, until and branch apply', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    for (let i = 0; i < 4; i++) {
+      await submit(t, token, { branch: i % 2 ? 'dev' : 'main', coverage: 70 + i })
+      t.clock.advance(3_600_000)
+    }
+    const listed = (await t.request('GET', '/v1/executions?org=acme&repo=api-service&order=asc', { token })).json.executions
+    const all = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service&format=ndjson', { token })
+    expect(all.headers.get('content-type')).toBe('application/x-ndjson')
+    expect(all.headers.get('content-disposition')).toContain('filename="acme-api-service-executions.ndjson"')
+    expect(all.text.endsWith('\n')).toBe(true)
+    expect(all.text.trim().split('\n').map((line: string) => JSON.parse(line))).toEqual(listed)
+    const window = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service&format=ndjson&branch=main&since=2026-03-18T10:00:00Z&until=2026-03-18T12:00:01Z', { token })
+    expect(window.text.trim().split('\n').map((line: string) => JSON.parse(line).id)).toEqual([listed[2].id])
+  })
+
+  test('a history longer than a page streams whole, in order, with no run twice', async () => {
+    const t = makeTestApp({}, {})
+    const { token } = await orgWithToken(t, 'acme', { plan: 'enterprise' })
+    const ids: string[] = []
+    for (let i = 0; i < EXPORT_PAGE + 150; i++) ids.push((await submit(t, token, { coverage: i % 100 })).json.id)
+    const res = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service&format=ndjson', { token })
+    expect(res.text.trim().split('\n').map((line: string) => JSON.parse(line).id)).toEqual(ids)
+  }, 30_000)
+
+  test('an unknown repository of your own organisation is an empty export; another organisation is 403; no token 401; a bad format 400', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    const other = await orgWithToken(t, 'other')
+    expect((await t.request('GET', '/v1/executions/export?org=acme&repo=nope', { token })).text).toBe('id,repo,branch,outcome,delta,coverage,baseline,commit,created_at\r\n')
+    expect((await t.request('GET', '/v1/executions/export?org=acme&repo=nope&format=ndjson', { token })).text).toBe('')
+    expect([(await t.request('GET', '/v1/executions/export?org=acme&repo=api-service', { token: other.token })).status]).toEqual([403])
+    expect((await t.request('GET', '/v1/executions/export?org=acme&repo=api-service')).status).toBe(401)
+    const bad = await t.request('GET', '/v1/executions/export?org=acme&repo=api-service&format=xlsx', { token })
+    expect([bad.status, bad.json]).toEqual([400, { error: 'invalid query: format must be csv or ndjson' }])
+    const missing = await t.request('GET', '/v1/executions/export?org=acme', { token })
+    expect([missing.status, missing.json]).toEqual([400, { error: 'missing required parameter: repo' }])
   })
 })
 

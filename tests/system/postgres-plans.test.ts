@@ -44,18 +44,19 @@ describe.skipIf(!onPostgres)('PostgreSQL plans for one repository’s newest run
       // `feature` holds all of `quiet`'s runs; its default branch, `main`, none.
       const statements: [string, string, unknown[]][] = [
         ['stream start (latest id)', LATEST_ID, [1, 1]],
-        ['stream catch-up', AFTER, ['quiet', 1, 1, 'exe_000000059990', 500]],
-        ['list page', PAGE, ['quiet', 1, 1, 'exe_', 'exe_~', 10]],
-        ['list page of a branch', BRANCH_PAGE, ['quiet', 1, 'feature', 'feature', 'exe_', 'exe_~', 10]],
-        ['list page of an empty branch', BRANCH_PAGE, ['quiet', 1, 'main', 'main', 'exe_', 'exe_~', 10]],
+        ['stream catch-up', AFTER, ['quiet', 1, 'exe_000000059990', 1, 'exe_~', 500]],
+        ['list page', PAGE, ['quiet', 1, 'exe_', 1, 'exe_~', 10]],
+        ['list page of a branch', BRANCH_PAGE, ['quiet', 1, 'feature', 'exe_', 1, 'feature', 'exe_~', 10]],
+        ['list page of an empty branch', BRANCH_PAGE, ['quiet', 1, 'main', 'exe_', 1, 'main', 'exe_~', 10]],
         // Time windows are id ranges; oldest first reads the same indexes forwards; a commit has its own index.
-        ['list page in an old window', PAGE, ['quiet', 1, 1, 'exe_000000010000', 'exe_000000010100', 10]],
-        ['list page oldest first', pageText('asc', 'repo'), ['quiet', 1, 1, 'exe_', 'exe_~', 10]],
-        ['list page oldest first from a late start', pageText('asc', 'repo'), ['quiet', 1, 1, 'exe_000000059000', 'exe_~', 10]],
-        ['list page of a branch, oldest first, in a window', pageText('asc', 'branch'), ['quiet', 1, 'feature', 'feature', 'exe_000000020000', 'exe_000000030000', 10]],
-        ['list page of a commit', pageText('desc', 'commit'), ['quiet', 1, 'c0ffee0', 'c0ffee0', 'exe_', 'exe_~', 10]],
-        ['list page of a commit, oldest first', pageText('asc', 'commit'), ['quiet', 1, 'c0ffee0', 'c0ffee0', 'exe_', 'exe_~', 10]],
-        ['list page of a commit on a branch', pageText('desc', 'commit+branch'), ['quiet', 1, 'c0ffee0', 'c0ffee0', 'feature', 'exe_', 'exe_~', 10]],
+        ['list page in an old window', PAGE, ['quiet', 1, 'exe_000000010000', 1, 'exe_000000010100', 10]],
+        ['list page a cursor deep', PAGE, ['quiet', 1, 'exe_', 1, 'exe_000000000500', 10]],
+        ['list page oldest first', pageText('asc', 'repo'), ['quiet', 1, 'exe_', 1, 'exe_~', 10]],
+        ['list page oldest first from a late start', pageText('asc', 'repo'), ['quiet', 1, 'exe_000000059000', 1, 'exe_~', 10]],
+        ['list page of a branch, oldest first, in a window', pageText('asc', 'branch'), ['quiet', 1, 'feature', 'exe_000000020000', 1, 'feature', 'exe_000000030000', 10]],
+        ['list page of a commit', pageText('desc', 'commit'), ['quiet', 1, 'c0ffee0', 'exe_', 1, 'c0ffee0', 'exe_~', 10]],
+        ['list page of a commit, oldest first', pageText('asc', 'commit'), ['quiet', 1, 'c0ffee0', 'exe_', 1, 'c0ffee0', 'exe_~', 10]],
+        ['list page of a commit on a branch', pageText('desc', 'commit+branch'), ['quiet', 1, 'c0ffee0', 'exe_', 1, 'c0ffee0', 'exe_~', 'feature', 10]],
         ['repository view (latest run)', LATEST_RUN, [1, 1]],
         ['repository view (latest on a branch)', LATEST_RUN_ON, [1, 'feature', 'feature']],
         ['repository view (latest on an empty branch)', LATEST_RUN_ON, [1, 'main', 'main']],
@@ -65,7 +66,8 @@ describe.skipIf(!onPostgres)('PostgreSQL plans for one repository’s newest run
         ['trend of a branch', LAST_ON, [1, 'feature', 'feature', 30]],
         ['trend of an empty branch', LAST_ON, [1, 'main', 'main', 30]],
         ['analytics (latest run by now)', LATEST_BEFORE, [1, 1, 1_000_000]],
-        ['analytics (first run in the window)', FIRST_IN_WINDOW, [1, 1, 'exe_', 0]],
+        ['analytics (first run in the window)', FIRST_IN_WINDOW, [1, 'exe_', 1, 0]],
+        ['analytics (first run in a late window)', FIRST_IN_WINDOW, [1, 'exe_000000059000', 1, 59_000]],
       ]
       // Both as planned for these values and as a generic plan (what a prepared statement may settle on).
       const misread: string[] = []

@@ -76,7 +76,7 @@ export function createAnalytics(db: Db) {
       const fromId = `exe_${encodeTime(from, 10).toLowerCase()}`
       const repos = await Promise.all((await stmts.repos.all(...args)).map(async (row) => {
         const last = (await latest.get(row.repo_id, row.repo_id, now))?.coverage ?? 0
-        const start = (await first.get(row.repo_id, row.repo_id, fromId, from))?.coverage ?? last
+        const start = (await first.get(row.repo_id, fromId, row.repo_id, from))?.coverage ?? last
         return {
           repo: row.name,
           latest_coverage: last,

@@ -5,7 +5,8 @@ import { badRequest, forbidden, invalidToken } from '../../http/errors'
 import { documents, documentedOnly, errors, sendJson } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import type { ExecutionBus } from './bus'
-import { ExecutionBody, ExecutionList, ListQuery, RecordedExecution, StreamQuery } from './model'
+import { ExecutionBody, ExecutionList, ExportBody, ExportQuery, ListQuery, RecordedExecution, StreamQuery } from './model'
+import { EXPORT_MEDIA, exportStream } from './export'
 import type { ExecutionStore } from './service'
 import { executionStream, type StreamTiming } from './stream'
 import type { StreamCaps, StreamRegistry } from './stream-registry'
@@ -18,6 +19,20 @@ function scope(principal: Principal, query: { org?: string; repo?: string }): { 
   if (query.repo === undefined || query.repo === '') throw badRequest('missing required parameter: repo')
   if (query.org !== principal.org.slug) throw forbidden()
   return { repo: query.repo }
+}
+
+/** `since` and `until` as times (ms), the schema having checked their format. */
+function timeWindow(query: { since?: string; until?: string }): { since?: number; until?: number } {
+  const since = query.since === undefined ? undefined : Date.parse(query.since)
+  const until = query.until === undefined ? undefined : Date.parse(query.until)
+  if (since !== undefined && until !== undefined && until < since) throw badRequest('invalid query: until must not be before since')
+  return { since, until }
+}
+
+/** `Content-Disposition` for a download: an ASCII fallback name and the exact one (RFC 6266, RFC 5987). */
+function attachment(name: string): string {
+  const ascii = name.replace(/[^A-Za-z0-9._-]/g, '_')
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`
 }
 
 export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBus; auth: AuthPlugin; authenticate: Authenticate; streams: StreamRegistry; streamCaps: (principal: Principal) => StreamCaps; streamTiming?: StreamTiming; trustProxy: boolean }) {
@@ -65,9 +80,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       ({ principal, query, set }) => {
         const { repo } = scope(principal, query)
         set.headers['content-type'] = 'application/json'
-        const since = query.since === undefined ? undefined : Date.parse(query.since)
-        const until = query.until === undefined ? undefined : Date.parse(query.until)
-        if (since !== undefined && until !== undefined && until < since) throw badRequest('invalid query: until must not be before since')
+        const { since, until } = timeWindow(query)
         return store.listJson(principal.org.id, repo, { limit: query.limit ?? 10, cursor: query.cursor, branch: query.branch, commit: query.commit, since, until, order: query.order })
       },
       {
@@ -81,6 +94,31 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           security: SECURITY.either,
           responses: documentedOnly({ 200: ExecutionList, ...errors(400, 401, 403, 429) }),
           ...requiredScope,
+        },
+      },
+    )
+    .get(
+      '/v1/executions/export',
+      ({ principal, query, set }) => {
+        const { repo } = scope(principal, query)
+        const { since, until } = timeWindow(query)
+        const format = query.format ?? 'csv'
+        set.headers['content-type'] = EXPORT_MEDIA[format]
+        set.headers['content-disposition'] = attachment(`${principal.org.slug}-${repo}-executions.${format}`)
+        set.headers['cache-control'] = 'no-store'
+        return new Response(exportStream(format, store.exportPages(principal.org.id, repo, { branch: query.branch, since, until })), { headers: set.headers as Record<string, string> })
+      },
+      {
+        auth: 'read',
+        query: ExportQuery,
+        detail: {
+          tags: ['Executions'],
+          summary: "Export a repository's whole history (CSV or NDJSON), streamed",
+          description:
+            'Oldest first, read and sent a page at a time, so any length of history streams in bounded memory. `since`, `until` and `branch` as in the list. Sent as an attachment (`Content-Disposition`).',
+          security: SECURITY.either,
+          responses: documentedOnly({ 200: ExportBody, ...errors(400, 401, 403, 429) }),
+          ...documents({ required: ['org', 'repo'], media: { 200: ['text/csv', 'application/x-ndjson'] } }),
         },
       },
     )

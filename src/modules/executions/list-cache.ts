@@ -30,11 +30,12 @@ export interface ListOptions {
   order?: PageOrder
 }
 
-/** Ids begin with their creation time (a run's `created_at` is its id's time): `exe_<time>` sorts before every id of that millisecond. */
-const idAt = (ms: number) => `exe_${encodeTime(Math.min(Math.max(ms, 0), MAX_ULID_TIME), 10).toLowerCase()}`
 const MAX_ULID_TIME = 2 ** 48 - 1
-const LOWEST = 'exe_'
-const HIGHEST = 'exe_~'
+/** Ids begin with their creation time (a run's `created_at` is its id's time): `exe_<time>` sorts before every id of that millisecond. */
+export const idAt = (ms: number) => `exe_${encodeTime(Math.min(Math.max(ms, 0), MAX_ULID_TIME), 10).toLowerCase()}`
+/** Below and above every execution id. */
+export const LOWEST_ID = 'exe_'
+export const HIGHEST_ID = 'exe_~'
 
 /**
  * The list as JSON. A page is served from memory while the repository's version (bumped in the same
@@ -49,8 +50,8 @@ export function createListCache(db: Db, changes: RepoChanges) {
   /** `limit` at a time in the asked order, within the time window; `total` is the repository's counter, never a COUNT(*). */
   async function page(repo: RepoRow, repoName: string, options: ListOptions) {
     const order = options.order ?? 'desc'
-    let above = options.since === undefined ? LOWEST : idAt(options.since)
-    let below = options.until === undefined ? HIGHEST : idAt(options.until)
+    let above = options.since === undefined ? LOWEST_ID : idAt(options.since)
+    let below = options.until === undefined ? HIGHEST_ID : idAt(options.until)
     if (options.cursor !== undefined) {
       const after = decodeExecutionCursor(options.cursor)
       if (after === null) throw badCursor()

@@ -55,6 +55,20 @@ export const ListQuery = t.Object({
   commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "Only this commit's runs (the SHA exactly as the run sent it): did my run arrive?" })),
 })
 
+export const ExportQuery = t.Object({
+  org: t.Optional(t.String({ maxLength: 64 })),
+  repo: t.Optional(RepoLookup()),
+  format: t.Optional(t.Union([t.Literal('csv'), t.Literal('ndjson')], { default: 'csv', error: 'format must be csv or ndjson', description: 'CSV (RFC 4180, with a header row) or NDJSON (one run per line, the list\'s item shape)' })),
+  branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),
+  since: t.Optional(t.String({ format: 'date-time', error: 'since must be an ISO 8601 date-time', description: 'Runs created at or after this time' })),
+  until: t.Optional(t.String({ format: 'date-time', error: 'until must be an ISO 8601 date-time', description: 'Runs created before this time' })),
+})
+
+export const ExportBody = t.String({
+  description:
+    'The runs, oldest first. CSV columns: id, repo, branch, outcome, delta (a signed number), coverage, baseline, commit, created_at; a text cell that starts like a spreadsheet formula (=, +, -, @, tab, CR) is prefixed with `\'`. NDJSON: one run per line as in the list.',
+})
+
 export const ExecutionList = t.Object({
   executions: t.Array(ExecutionItem),
   total: t.Integer(),

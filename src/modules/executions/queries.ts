@@ -70,32 +70,39 @@ export const LAST_ON = `SELECT coverage FROM executions WHERE ${onBranch()} ${NE
 export const LATEST_RUN_ON = `SELECT coverage, created_at FROM executions WHERE ${onBranch()} ${NEWEST_ON_BRANCH} LIMIT 1`
 export const LATEST_RUN = `SELECT coverage, created_at FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT 1`
 /** A repository's first run in a window (ids carry their creation time), and its latest run by a time. */
-export const FIRST_IN_WINDOW = `SELECT coverage FROM executions WHERE ${ofRepo()} AND id >= ? AND created_at >= ? ${OLDEST_FIRST} LIMIT 1`
+export const FIRST_IN_WINDOW = `SELECT coverage FROM executions WHERE (repo_id, id) >= (?, ?) AND (repo_id, id) < (?, 'exe_~') AND created_at >= ? ${OLDEST_FIRST} LIMIT 1`
 export const LATEST_BEFORE = `SELECT coverage FROM executions WHERE ${ofRepo()} AND created_at <= ? ${NEWEST_FIRST} LIMIT 1`
 /** One batch of an organisation's runs older than a cutoff, deleted, with what the counters and rollups need. */
 export const EXPIRED_BATCH = `DELETE FROM executions WHERE id IN (SELECT id FROM executions WHERE org_id = ? AND created_at < ? LIMIT ?)
        RETURNING org_id, repo_id, created_at, agent_type, outcome, coverage`
 
 export const REPO_BY_NAME = 'SELECT id, created_at, execution_count, version FROM repositories WHERE org_id = ? AND name = ?'
-/** The same for one commit (read from the (repo_id, commit, id) index), optionally on one branch too. */
-export const ofCommit = (withBranch: boolean) => `repo_id = ? AND "commit" BETWEEN ? AND ?${withBranch ? ' AND branch = ?' : ''}`
-
 export type PageOrder = 'asc' | 'desc'
-/**
+type PagePath = 'repo' | 'branch' | 'commit' | 'commit+branch'
+/** Each access path's index columns: the page is a range of row values over them. */
+const PAGE_KEYS: Record<PagePath, string[]> = { repo: ['repo_id', 'id'], branch: ['repo_id', 'branch', 'id'], commit: ['repo_id', '"commit"', 'id'], 'commit+branch': ['repo_id', '"commit"', 'id'] }
+
+/*
  * A page of one repository's runs with ids strictly between two bounds (a cursor, and the ids a time window
- * maps to: ids begin with their time), in either order, all runs or one branch's or one commit's. Each
- * access path orders by its own index's columns, so every variant is read from an index, O(page) however
- * long the history (tests/system/postgres-plans.test.ts).
+ * maps to: ids begin with their time), in either order: all runs, one branch's or one commit's. The bounds
+ * are row values over the access path's index, `(repo_id, id) > (?, ?) AND (repo_id, id) < (?, ?)`: both
+ * databases start the index scan at the lower bound and stop at the upper, so a page costs the same at the
+ * newest run and a millionth back. (`repo_id BETWEEN ? AND ? AND id > ?` lets SQLite position on repo_id
+ * only: a cursor a million runs deep read its way there, 140-180 ms a page.) Ordered by the same columns,
+ * so PostgreSQL cannot answer it by walking the primary key either. tests/system/postgres-plans.test.ts
+ * checks every variant's plan on PostgreSQL, tests/system/sqlite-plans.test.ts on SQLite.
  */
-export function pageText(order: PageOrder, by: 'repo' | 'branch' | 'commit' | 'commit+branch'): string {
-  const dir = order === 'desc' ? ' DESC' : ''
-  const where = by === 'repo' ? ofRepo() : by === 'branch' ? onBranch() : ofCommit(by === 'commit+branch')
-  const orderBy = by === 'repo' ? `repo_id${dir}, id${dir}` : by === 'branch' ? `branch${dir}, id${dir}` : `"commit"${dir}, id${dir}`
-  return `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${where} AND id > ? AND id < ? ORDER BY ${orderBy} LIMIT ?`
+export function pageText(order: PageOrder, by: PagePath): string {
+  const keys = PAGE_KEYS[by]
+  const row = `(${keys.join(', ')})`
+  const bound = `(${keys.map(() => '?').join(', ')})`
+  const orderBy = keys.map((key) => (order === 'desc' ? `${key} DESC` : key)).join(', ')
+  return `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${row} > ${bound} AND ${row} < ${bound}${by === 'commit+branch' ? ' AND branch = ?' : ''} ORDER BY ${orderBy} LIMIT ?`
 }
 export const PAGE = pageText('desc', 'repo')
 export const BRANCH_PAGE = pageText('desc', 'branch')
-export const AFTER = `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${ofRepo()} AND id > ? ${OLDEST_FIRST} LIMIT ?`
+/** Runs after one, oldest first (a stream's replay and catch-up): the page statement with no upper bound. */
+export const AFTER = pageText('asc', 'repo')
 
 /** The executions feature's SQL, one statement per function; each runs on either backend (see db/work.ts). */
 export const executionQueries = {
@@ -132,12 +139,12 @@ export const executionQueries = {
   page: (repoName: string, repoId: number, filter: { branch?: string; commit?: string }, above: string, below: string, order: PageOrder, limit: number) => {
     const { branch, commit } = filter
     if (commit !== undefined) {
-      const by = branch === undefined ? 'commit' : 'commit+branch'
-      return all<ExecutionRow>(pageText(order, by), [repoName, repoId, commit, commit, ...(branch === undefined ? [] : [branch]), above, below, limit])
+      if (branch === undefined) return all<ExecutionRow>(pageText(order, 'commit'), [repoName, repoId, commit, above, repoId, commit, below, limit])
+      return all<ExecutionRow>(pageText(order, 'commit+branch'), [repoName, repoId, commit, above, repoId, commit, below, branch, limit])
     }
-    if (branch !== undefined) return all<ExecutionRow>(pageText(order, 'branch'), [repoName, repoId, branch, branch, above, below, limit])
-    return all<ExecutionRow>(pageText(order, 'repo'), [repoName, repoId, repoId, above, below, limit])
+    if (branch !== undefined) return all<ExecutionRow>(pageText(order, 'branch'), [repoName, repoId, branch, above, repoId, branch, below, limit])
+    return all<ExecutionRow>(pageText(order, 'repo'), [repoName, repoId, above, repoId, below, limit])
   },
-  after: (repoName: string, repoId: number, id: string, limit: number) => all<ExecutionRow>(AFTER, [repoName, repoId, repoId, id, limit]),
+  after: (repoName: string, repoId: number, id: string, limit: number) => all<ExecutionRow>(AFTER, [repoName, repoId, id, repoId, 'exe_~', limit]),
   latest: (repoId: number) => get<{ id: string }>(LATEST_ID, [repoId, repoId]),
 }

@@ -10,7 +10,7 @@ import { HttpError, paymentRequired } from '../../http/errors'
 import { PLAN_LIMITS } from '../plans'
 import { streamKey, type ExecutionBus } from './bus'
 import { executionView, outcomeFor, roundDelta, type ExecutionRow, type ExecutionView } from './format'
-import { createListCache, type ListOptions } from './list-cache'
+import { createListCache, HIGHEST_ID, idAt, LOWEST_ID, type ListOptions } from './list-cache'
 import type { RepoChanges } from './repo-changes'
 import { executionQueries as q, type ExecutionInsert, type RepoRow } from './queries'
 
@@ -49,6 +49,9 @@ export interface ExecutionStoreDeps {
   /** Told after each new run is committed, for metrics. */
   onIngest?: () => void
 }
+
+/** Runs per read of an export. */
+export const EXPORT_PAGE = 1000
 
 const DEFAULT_WARN = 0.5
 const DEFAULT_FAIL = 1.0
@@ -210,6 +213,23 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
     listJson: (orgId: string, repoName: string, options: ListOptions): Promise<string> => lists.listJson(orgId, repoName, options),
 
     findRepo: (orgId: string, name: string): Promise<RepoRow | null> => db.read(q.repoByName(orgId, name)),
+
+    /**
+     * A repository's whole history (or a window, or a branch), oldest first, EXPORT_PAGE runs per read: each
+     * page is read by keyset from the last id, so a read costs the same at the first run and the millionth.
+     */
+    async *exportPages(orgId: string, repoName: string, filter: { branch?: string; since?: number; until?: number }): AsyncGenerator<ExecutionRow[]> {
+      const repo = await db.read(q.repoByName(orgId, repoName))
+      if (!repo) return
+      let above = filter.since === undefined ? LOWEST_ID : idAt(filter.since)
+      const below = filter.until === undefined ? HIGHEST_ID : idAt(filter.until)
+      for (;;) {
+        const rows = await db.read(q.page(repoName, repo.id, { branch: filter.branch }, above, below, 'asc', EXPORT_PAGE))
+        if (rows.length > 0) yield rows
+        if (rows.length < EXPORT_PAGE) return
+        above = rows[rows.length - 1]!.id
+      }
+    },
 
     latestId: async (repoId: number): Promise<string | null> => (await db.read(q.latest(repoId)))?.id ?? null,
 
