@@ -27,7 +27,7 @@ for (let i = 0; i < 500; i++) {
   await Bun.sleep(20)
 }
 await Bun.sleep(1500) // the warm-up and the start-up sweep settle
-for (const format of ['csv', 'ndjson']) {
+for (const format of ['csv', 'ndjson', 'csv', 'ndjson']) {
   const before = rss('VmRSS')
   let peak = before
   const sampler = setInterval(() => (peak = Math.max(peak, rss('VmRSS'))), 20)
