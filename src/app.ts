@@ -40,6 +40,8 @@ import { ratePerMinute, streamCaps } from './modules/plans'
 import { reposModule } from './modules/repos'
 import { createRepoService } from './modules/repos/service'
 import { usageModule } from './modules/usage'
+import { compareModule } from './modules/compare'
+import { createCompareService } from './modules/compare/service'
 import { createUsageService } from './modules/usage/service'
 import { sessionsModule } from './modules/sessions'
 import { createSessionService } from './modules/sessions/service'
@@ -128,6 +130,7 @@ export function createApp(deps: AppDeps) {
   const badgeData = createBadgeData(db, verifier, repoChanges)
   const analytics = createAnalytics(db)
   const usage = createUsageService(db, clock, config)
+  const compare = createCompareService(db)
   const auth = authPlugin(authenticate, limiter, body)
   const guarded = { auth }
   const docs = createRouteFacts()
@@ -161,6 +164,7 @@ export function createApp(deps: AppDeps) {
     .use(streamTicketsModule({ ...guarded, tickets }))
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(usageModule({ ...guarded, usage }))
+    .use(compareModule({ ...guarded, compare }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { SQL } from 'bun'
 import { BADGE_ROW } from '../../src/modules/badges/service'
-import { AFTER, BRANCH_PAGE, FIRST_IN_WINDOW, LAST_ANY, LAST_ON, LATEST_BEFORE, LATEST_ID, LATEST_ON, LATEST_RUN, LATEST_RUN_ON, PAGE, pageText } from '../../src/modules/executions/queries'
+import { AFTER, BRANCH_PAGE, FIRST_IN_WINDOW, LAST_ANY, LAST_ON, LATEST_BEFORE, LATEST_ID, LATEST_ON, LATEST_RUN, LATEST_RUN_ON, LATEST_OF_BRANCH, LATEST_OF_COMMIT, PAGE, pageText } from '../../src/modules/executions/queries'
 import { freshPostgres, onPostgres, urlFor } from '../helpers/db'
 
 /*
@@ -65,6 +65,8 @@ describe.skipIf(!onPostgres)('PostgreSQL plans for one repository’s newest run
         ['trend (last runs on any branch)', LAST_ANY, [1, 1, 30]],
         ['trend of a branch', LAST_ON, [1, 'feature', 'feature', 30]],
         ['trend of an empty branch', LAST_ON, [1, 'main', 'main', 30]],
+        ['compare (newest run of a branch)', LATEST_OF_BRANCH, ['quiet', 1, 'feature', 1, 'feature']],
+        ['compare (newest run of a commit)', LATEST_OF_COMMIT, ['quiet', 1, 'c0ffee0', 1, 'c0ffee0']],
         ['analytics (latest run by now)', LATEST_BEFORE, [1, 1, 1_000_000]],
         ['analytics (first run in the window)', FIRST_IN_WINDOW, [1, 'exe_', 1, 0]],
         ['analytics (first run in a late window)', FIRST_IN_WINDOW, [1, 'exe_000000059000', 1, 59_000]],

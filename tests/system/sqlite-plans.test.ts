@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Database } from 'bun:sqlite'
 import { openDatabase } from '../../src/db/sqlite'
-import { AFTER, FIRST_IN_WINDOW, pageText } from '../../src/modules/executions/queries'
+import { AFTER, FIRST_IN_WINDOW, LATEST_OF_BRANCH, LATEST_OF_COMMIT, pageText } from '../../src/modules/executions/queries'
 import { onPostgres } from '../helpers/db'
 
 /*
@@ -27,6 +27,9 @@ describe.skipIf(onPostgres)('SQLite plans for pages of one repository', () => {
         if (!shape.test(detail) || detail.includes('TEMP B-TREE')) misplanned.push(`${order} ${by}: ${detail}`)
       }
     if (!bounded.repo.test(plan(AFTER))) misplanned.push(`catch-up: ${plan(AFTER)}`)
+    const literal = (text: string) => plan(text).replace(/'exe_~?'/g, '?')
+    if (!/executions_repo_branch_id_idx \(\(repo_id,branch,id\)>\(\?,\?,\?\) AND \(repo_id,branch,id\)<\(\?,\?,\?\)\)/.test(literal(LATEST_OF_BRANCH))) misplanned.push(`compare branch: ${plan(LATEST_OF_BRANCH)}`)
+    if (!/executions_repo_commit_idx \(\(repo_id,"?commit"?,id\)>\(\?,\?,\?\) AND \(repo_id,"?commit"?,id\)<\(\?,\?,\?\)\)/.test(literal(LATEST_OF_COMMIT))) misplanned.push(`compare commit: ${plan(LATEST_OF_COMMIT)}`)
     if (!/executions_repo_list_idx \(\(repo_id,id\)>\(\?,\?\) AND \(repo_id,id\)<\(\?,\?\)\)/.test(plan(FIRST_IN_WINDOW).replace('>=', '>'))) misplanned.push(`window start: ${plan(FIRST_IN_WINDOW)}`)
     expect(misplanned).toEqual([])
     // The form this replaced positions on repo_id alone, so the check above can fail.

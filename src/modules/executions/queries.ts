@@ -100,6 +100,11 @@ export function pageText(order: PageOrder, by: PagePath): string {
   return `SELECT ${LIST_COLUMNS} FROM executions e WHERE ${row} > ${bound} AND ${row} < ${bound}${by === 'commit+branch' ? ' AND branch = ?' : ''} ORDER BY ${orderBy} LIMIT ?`
 }
 export const PAGE = pageText('desc', 'repo')
+
+/** The newest run of one branch, or of one commit, with its thresholds (`GET /v1/compare`). */
+export const LATEST_OF_BRANCH = `SELECT ${LIST_COLUMNS}, e.warn_threshold, e.fail_threshold FROM executions e WHERE (repo_id, branch, id) > (?, ?, 'exe_') AND (repo_id, branch, id) < (?, ?, 'exe_~') ORDER BY repo_id DESC, branch DESC, id DESC LIMIT 1`
+export const LATEST_OF_COMMIT = `SELECT ${LIST_COLUMNS}, e.warn_threshold, e.fail_threshold FROM executions e WHERE (repo_id, "commit", id) > (?, ?, 'exe_') AND (repo_id, "commit", id) < (?, ?, 'exe_~') ORDER BY repo_id DESC, "commit" DESC, id DESC LIMIT 1`
+export type RunWithThresholds = ExecutionRow & { warn_threshold: number; fail_threshold: number }
 export const BRANCH_PAGE = pageText('desc', 'branch')
 /** Runs after one, oldest first (a stream's replay and catch-up): the page statement with no upper bound. */
 export const AFTER = pageText('asc', 'repo')
@@ -135,6 +140,8 @@ export const executionQueries = {
       'SELECT e.id, r.name AS repo, e.branch, e.outcome, e.delta, e.coverage, e.baseline, e."commit", e.created_at FROM executions e JOIN repositories r ON r.id = e.repo_id WHERE e.id = ?',
       [id],
     ),
+  latestOfBranch: (repoName: string, repoId: number, branch: string) => get<RunWithThresholds>(LATEST_OF_BRANCH, [repoName, repoId, branch, repoId, branch]),
+  latestOfCommit: (repoName: string, repoId: number, commit: string) => get<RunWithThresholds>(LATEST_OF_COMMIT, [repoName, repoId, commit, repoId, commit]),
   /** Runs with `above < id < below`, `limit` of them, in `order`, of the repository or one branch or one commit. */
   page: (repoName: string, repoId: number, filter: { branch?: string; commit?: string }, above: string, below: string, order: PageOrder, limit: number) => {
     const { branch, commit } = filter
