@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { Resvg } from '@resvg/resvg-js'
 import { colourFor, shownPercent } from '../src/modules/badges/render'
+import { THEMES, trendColour, trendTree } from '../src/modules/badges/trend'
 import { makeTestApp } from './helpers/app'
 import { createToken, orgWithToken, signIn, submit, metric } from './helpers/fixtures'
 
@@ -225,6 +226,100 @@ describe('GET /v1/trend/{org}/{repo}', () => {
     expect((await t.request('GET', `/v1/trend/acme/api-service?token=${token}`)).text).toContain('trend: unknown')
     const badge = await createToken(t, session, { scopes: ['badge'] })
     expect((await t.request('GET', `/v1/trend/acme/api-service?token=${badge.secret}`)).text).toContain('trend: 90%')
+  })
+})
+
+describe('the trend card', () => {
+  /** Runs a day apart: 70 (baseline 70), 72 (70), 71.4 (72: warn), 70.5 (72: fail), 75 (71). */
+  async function card(query = '') {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    for (const [coverage, baseline] of [[70, 70], [72, 70], [71.4, 72], [70.5, 72], [75, 71]] as const) {
+      await submit(t, token, { coverage, baseline })
+      t.clock.advance(86_400_000)
+    }
+    return t.request('GET', `/v1/trend/acme/api-service${query}`)
+  }
+  const texts = (node: unknown): string[] => {
+    if (typeof node === 'string') return [node]
+    if (Array.isArray(node)) return node.flatMap(texts)
+    const props = (node as { props?: { children?: unknown } } | null)?.props
+    return props ? texts(props.children) : []
+  }
+  const chartOf = (svg: string) => decodeURIComponent(/href="data:image\/svg\+xml;utf8,([^"]+)"/.exec(svg)?.[1] ?? '')
+
+  test('the whole frame is inside the picture: border on every edge at 320×100', async () => {
+    const res = await card()
+    const image = png(res.text)
+    expect([image.width, image.height]).toEqual([320, 100])
+    const pixels = image.pixels
+    const at = (x: number, y: number) => [...pixels.subarray((y * 320 + x) * 4, (y * 320 + x) * 4 + 3)]
+    const white = [255, 255, 255]
+    // The border is drawn on the right and bottom edges too (it was cut off: a 322×102 frame in 320×100).
+    for (const [x, y] of [[319, 50], [0, 50], [160, 99], [160, 0]] as const) expect(at(x, y)).not.toEqual(white)
+    expect(at(160, 98)).toEqual(white)
+  })
+
+  test('title, desc, the line, the dashed baseline, one mark per warn and fail run', async () => {
+    const res = await card()
+    expect(res.text).toContain('<title>coverage trend: 75%</title>')
+    expect(res.text).toContain('<desc>coverage: 5 runs from 2026-03-18 to 2026-03-22, from 70% to 75%; latest 75% against a baseline of 71%; 1 warn, 1 fail</desc>')
+    const chart = chartOf(res.text)
+    expect(chart.match(/<polyline/g)).toHaveLength(2)
+    expect(chart).toContain('stroke-dasharray="4 3"')
+    expect(chart.match(/<circle/g)).toHaveLength(2)
+    expect(chart).toContain(`fill="${THEMES.light.warn}"`)
+    expect(chart).toContain(`fill="${THEMES.light.fail}"`)
+  })
+
+  test('the card states the scale, the first and last dates and the latest value', () => {
+    const points = [70, 72, 75].map((coverage, i) => ({ coverage, baseline: null, outcome: 'pass' as const, at: Date.UTC(2026, 2, 18 + i, 9) }))
+    expect(texts(trendTree('coverage', points, 'light', 'auto'))).toEqual(['coverage', '75%', '75%', '70%', '2026-03-18', '2026-03-20'])
+    expect(texts(trendTree('coverage', points, 'light', 'full'))).toEqual(['coverage', '75%', '100%', '0%', '2026-03-18', '2026-03-20'])
+    expect(texts(trendTree('coverage', [], 'light', 'auto'))).toEqual(['coverage', 'unknown', 'no data'])
+  })
+
+  test('one run draws a point, not "no data"', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 82 })
+    const res = await t.request('GET', '/v1/trend/acme/api-service')
+    expect(res.text).toContain('<title>coverage trend: 82%</title>')
+    expect(res.text).toContain('<desc>coverage: 1 run on 2026-03-18; latest 82% against a baseline of 80%; 0 warn, 0 fail</desc>')
+    expect(chartOf(res.text).match(/<circle/g)).toHaveLength(1)
+  })
+
+  test('theme=dark draws on a dark card; scale=full spans 0-100; other values are 400', async () => {
+    const dark = await card('?theme=dark')
+    expect(dark.text).toContain(`fill="${THEMES.dark.background}"`)
+    expect(dark.text).not.toBe((await card()).text)
+    expect(png(dark.text).pixels.subarray((50 * 320 + 160) * 4, (50 * 320 + 160) * 4 + 3).every((v) => v < 40)).toBe(true)
+    expect((await card('?scale=full')).status).toBe(200)
+    const t = makeTestApp()
+    for (const [query, error] of [['theme=blue', 'theme must be light or dark'], ['scale=log', 'scale must be auto or full']]) {
+      const res = await t.request('GET', `/v1/trend/acme/api-service?${query}`)
+      expect([res.status, res.json]).toEqual([400, { error: `invalid query: ${error}` }])
+    }
+  })
+
+  test('every text colour reads at WCAG AA (4.5:1) on its theme', () => {
+    const luminance = (hex: string) => {
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4))
+      return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!
+    }
+    const contrast = (a: string, b: string) => {
+      const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x)
+      return (hi! + 0.05) / (lo! + 0.05)
+    }
+    const low: string[] = []
+    for (const theme of ['light', 'dark'] as const) {
+      const palette = THEMES[theme]
+      const texts = { text: palette.text, muted: palette.muted, ...Object.fromEntries([null, 59, 60, 79, 80].map((shown) => [`latest ${shown}`, trendColour(theme, shown)])) }
+      for (const [name, colour] of Object.entries(texts)) if (contrast(colour, palette.background) < 4.5) low.push(`${theme} ${name} ${colour}: ${contrast(colour, palette.background).toFixed(2)}`)
+    }
+    expect(low).toEqual([])
+    // The badge's own green on white would not pass, so the check can fail.
+    expect(contrast('#44cc11', '#ffffff')).toBeLessThan(4.5)
   })
 })
 

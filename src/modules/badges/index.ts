@@ -42,7 +42,7 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; refuse
   }
   const trend = async ({ params, query, request, server, set }: Ctx<typeof TrendQuery.static>) => {
     const values = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
-    return answer(await renderer.trend('coverage', values), request, set)
+    return answer(await renderer.trend('coverage', values, { theme: query.theme, scale: query.scale }), request, set)
   }
   // The picture is sent as is (a Buffer), never encoded against a schema: the responses are stated for the document only.
   const picture = {

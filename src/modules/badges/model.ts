@@ -24,4 +24,6 @@ export const BadgeQuery = t.Object({
 export const TrendQuery = t.Object({
   ...commonQuery,
   n: t.Optional(t.Integer({ minimum: 2, maximum: 200, default: 30, error: 'n must be an integer from 2 to 200' })),
+  theme: t.Optional(t.Union([t.Literal('light'), t.Literal('dark')], { default: 'light', error: 'theme must be light or dark', description: 'Colours for a light or a dark page (GitHub renders READMEs in both)' })),
+  scale: t.Optional(t.Union([t.Literal('auto'), t.Literal('full')], { default: 'auto', error: 'scale must be auto or full', description: "The y axis: the shown runs' own range (`auto`) or 0-100% (`full`)" })),
 })

@@ -2,6 +2,7 @@ import type satoriType from 'satori'
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
+import { TREND_HEIGHT, TREND_WIDTH, trendDescription, trendTree, type Scale, type Theme, type TrendPoint } from './trend'
 
 /** Our element trees are plain objects in the shape satori reads (type, props, children), not React elements. */
 type SatoriNode = Parameters<typeof satoriType>[0]
@@ -38,9 +39,10 @@ function escapeXml(text: string): string {
  * Satori draws every glyph as a path, so query text never reaches the SVG as markup; the only text we
  * place ourselves (title and aria-label) is XML-escaped here.
  */
-function accessible(svg: string, description: string): string {
+function accessible(svg: string, description: string, long?: string): string {
   const text = escapeXml(description)
-  return svg.replace(/^<svg /, `<svg role="img" aria-label="${text}" `).replace(/^(<svg[^>]*>)/, `$1<title>${text}</title>`)
+  const desc = long === undefined ? '' : `<desc>${escapeXml(long)}</desc>`
+  return svg.replace(/^<svg /, `<svg role="img" aria-label="${text}" `).replace(/^(<svg[^>]*>)/, `$1<title>${text}</title>${desc}`)
 }
 
 function etagOf(svg: string): string {
@@ -87,36 +89,6 @@ function badgeTree(label: string, message: string, colour: string, style: BadgeS
   )
 }
 
-function trendTree(label: string, values: number[], width: number, height: number): Node {
-  const latest = values.length ? values[values.length - 1]! : null
-  const shown = shownPercent(latest)
-  const colour = colourFor(shown)
-  const chartHeight = height - 30
-  const children: Node[] = [
-    h('div', { display: 'flex', justifyContent: 'space-between', alignItems: 'center', height: 22, padding: '0 8px', fontSize: 12, color: '#333' }, [
-      h('div', { display: 'flex' }, label),
-      h('div', { display: 'flex', color: colour, fontWeight: 700 }, shown === null ? 'unknown' : `${shown}%`),
-    ]),
-  ]
-  if (values.length >= 2) {
-    const min = Math.max(0, Math.floor(Math.min(...values) - 2))
-    const max = Math.min(100, Math.ceil(Math.max(...values) + 2))
-    const span = Math.max(max - min, 1)
-    const inner = width - 16
-    const points = values
-      .map((v, i) => `${((i / (values.length - 1)) * inner).toFixed(1)},${(chartHeight - 2 - ((v - min) / span) * (chartHeight - 4)).toFixed(1)}`)
-      .join(' ')
-    children.push(
-      h('svg', {}, [
-        h('polyline', {}, undefined, { points, fill: 'none', stroke: colour, 'stroke-width': 2, 'stroke-linejoin': 'round' }),
-      ], { width: inner, height: chartHeight, viewBox: `0 0 ${inner} ${chartHeight}`, style: { margin: '4px 8px' } }),
-    )
-  } else {
-    children.push(h('div', { display: 'flex', height: chartHeight, alignItems: 'center', justifyContent: 'center', color: '#9f9f9f', fontSize: 11 }, 'no data'))
-  }
-  return h('div', { display: 'flex', flexDirection: 'column', width, height, background: '#fff', fontFamily: 'DejaVu Sans', border: '1px solid #e1e4e8', borderRadius: 4 }, children)
-}
-
 interface Font {
   name: string
   data: Buffer
@@ -131,8 +103,7 @@ function readFonts(): Font[] {
   ]
 }
 
-export const TREND_WIDTH = 320
-export const TREND_HEIGHT = 100
+export { TREND_HEIGHT, TREND_WIDTH } from './trend'
 
 /**
  * Renders badges and trend graphs with satori, caching every picture in a bounded LRU keyed by all
@@ -189,18 +160,23 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
         return accessible(svg, `${label}: ${message}`)
       })
     },
-    /** A line chart of `values` (oldest first) with the latest printed. */
-    trend(label: string, values: number[]): Rendered | Promise<Rendered> {
-      const shown = shownPercent(values.length ? values[values.length - 1]! : null)
-      return cached(`t\0${label}\0${values.join(',')}`, async () => {
-        const svg = await draw(trendTree(label, values, TREND_WIDTH, TREND_HEIGHT), { width: TREND_WIDTH, height: TREND_HEIGHT })
-        return accessible(svg, `${label} trend: ${shown === null ? 'unknown' : `${shown}%`}`)
+    /** The trend card of `points` (oldest first): latest value, axis, dates, warn and fail marks, the baseline. */
+    trend(label: string, points: TrendPoint[], options: { theme?: Theme; scale?: Scale } = {}): Rendered | Promise<Rendered> {
+      const theme = options.theme ?? 'light'
+      const scale = options.scale ?? 'auto'
+      const last = points.length ? points[points.length - 1]! : null
+      const shown = shownPercent(last === null ? null : last.coverage)
+      const key = `t\0${label}\0${theme}\0${scale}\0${points.map((p) => `${p.coverage}/${p.baseline ?? ''}/${p.outcome[0]}/${p.at}`).join(',')}`
+      return cached(key, async () => {
+        const svg = await draw(trendTree(label, points, theme, scale), { width: TREND_WIDTH, height: TREND_HEIGHT })
+        return accessible(svg, `${label} trend: ${shown === null ? 'unknown' : `${shown}%`}`, trendDescription(label, points))
       })
     },
     /** The first satori render costs tens of milliseconds (font parsing, layout engine start); pay it before serving. */
     async warm(): Promise<void> {
       for (const style of STYLES) await draw(badgeTree('coverage', '0%', colourFor(0), style), { height: 20 })
-      await draw(trendTree('coverage', [1, 2], TREND_WIDTH, TREND_HEIGHT), { width: TREND_WIDTH, height: TREND_HEIGHT })
+      const warmPoints: TrendPoint[] = [{ coverage: 1, baseline: 1, outcome: 'pass', at: 0 }, { coverage: 2, baseline: null, outcome: 'fail', at: 1 }]
+      await draw(trendTree('coverage', warmPoints, 'light', 'auto'), { width: TREND_WIDTH, height: TREND_HEIGHT })
     },
   }
 }

@@ -3,6 +3,7 @@ import type { TokenVerifier } from '../tokens/verifier'
 import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON } from '../executions/queries'
 import { streamKey } from '../executions/bus'
 import type { RepoChanges } from '../executions/repo-changes'
+import type { TrendPoint } from './trend'
 
 interface RepoRow {
   id: number
@@ -65,14 +66,15 @@ export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoCh
       if (branch !== undefined) return (await db.get<{ coverage: number }>(LATEST_ON, [row.id, branch, branch]))?.coverage ?? null
       return row.on_default ?? row.any_branch
     },
-    /** The last `n` coverage values, oldest first, by the same branch rule. */
-    async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<number[]> {
+    /** The last `n` runs, oldest first, by the same branch rule (what the trend graph draws). */
+    async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<TrendPoint[]> {
       const row = await visible(await db.get<RepoRow>(REPO_OF, [org, repo]), token, refused)
       if (!row) return []
+      type Run = { coverage: number; baseline: number | null; outcome: TrendPoint['outcome']; created_at: number }
       const on = branch ?? row.default_branch
-      let rows = await db.all<{ coverage: number }>(LAST_ON, [row.id, on, on, n])
-      if (rows.length === 0 && branch === undefined) rows = await db.all<{ coverage: number }>(LAST_ANY, [row.id, row.id, n])
-      return rows.map((r) => r.coverage).reverse()
+      let rows = await db.all<Run>(LAST_ON, [row.id, on, on, n])
+      if (rows.length === 0 && branch === undefined) rows = await db.all<Run>(LAST_ANY, [row.id, row.id, n])
+      return rows.map((r) => ({ coverage: r.coverage, baseline: r.baseline, outcome: r.outcome, at: Number(r.created_at) })).reverse()
     },
   }
 }
