@@ -41,6 +41,7 @@ import { reposModule } from './modules/repos'
 import { createRepoService } from './modules/repos/service'
 import { usageModule } from './modules/usage'
 import { compareModule } from './modules/compare'
+import { embedModule } from './modules/embed'
 import { createCompareService } from './modules/compare/service'
 import { createUsageService } from './modules/usage/service'
 import { sessionsModule } from './modules/sessions'
@@ -167,6 +168,7 @@ export function createApp(deps: AppDeps) {
     .use(compareModule({ ...guarded, compare }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
+    .use(embedModule({ config }))
     .use(badgesModule({ data: badgeData, renderer, refuse: authenticate.refuse }))
   // What an operator watches for floods and leaks, read when /metrics is scraped.
   metrics.gauge('nolapse_request_body_bytes_in_flight', 'Bytes of request bodies received and being read now', () => body.inFlight())

@@ -35,6 +35,8 @@ export interface Config {
   razorpay: { webhookSecret?: string; planTeam?: string; planEnterprise?: string }
   logLevel: LogLevel
   metricsToken: string | undefined
+  /** Where users reach this server (`https://nolapse.example.com`), for the URLs it writes into embed snippets. */
+  publicUrl: string | undefined
   rateLimitEnterprisePerMinute: number
   rateLimitAddressPerMinute: number
   /** Beyond the contract: take the client address from the first X-Forwarded-For entry (behind a trusted proxy only). */
@@ -91,6 +93,13 @@ function origins(env: Env): string[] {
       throw new ConfigError(`ALLOWED_ORIGINS entry "${origin}" must look like https://host[:port] with no path`)
   }
   return list
+}
+
+function publicUrl(env: Env): string | undefined {
+  const raw = optional(env, 'PUBLIC_URL')
+  if (raw === undefined) return undefined
+  if (!/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/.test(raw)) throw new ConfigError(`PUBLIC_URL must look like https://host[:port][/path], got "${raw}"`)
+  return raw.replace(/\/+$/, '')
 }
 
 function logLevel(env: Env): LogLevel {
@@ -157,6 +166,7 @@ export function loadConfig(env: Env = Bun.env): Config {
     },
     logLevel: logLevel(env),
     metricsToken: optional(env, 'METRICS_TOKEN'),
+    publicUrl: publicUrl(env),
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
     rateLimitStore: rateLimitStore(env),

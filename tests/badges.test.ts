@@ -141,6 +141,33 @@ describe('GET /v1/badge/{org}/{repo}', () => {
     expect(changed.headers.get('etag')).not.toBe(etag)
   })
 
+  test('Last-Modified is the shown run\'s time; If-Modified-Since answers 304 until a newer run is shown; If-None-Match decides when sent', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    t.clock.advance(700)
+    await submit(t, token, { coverage: 84 })
+    const first = await t.request('GET', '/v1/badge/acme/api-service')
+    expect(first.headers.get('last-modified')).toBe('Wed, 18 Mar 2026 09:00:00 GMT')
+    const since = (date: string, extra: Record<string, string> = {}) => t.request('GET', '/v1/badge/acme/api-service', { headers: { 'if-modified-since': date, ...extra } })
+    const same = await since('Wed, 18 Mar 2026 09:00:00 GMT')
+    expect([same.status, same.text, same.headers.get('last-modified'), same.headers.get('etag')]).toEqual([304, '', 'Wed, 18 Mar 2026 09:00:00 GMT', first.headers.get('etag')])
+    expect((await since('Wed, 18 Mar 2026 08:59:59 GMT')).status).toBe(200)
+    expect((await since('not a date')).status).toBe(200)
+    // If-None-Match wins over If-Modified-Since, either way.
+    expect((await since('Wed, 18 Mar 2026 09:00:00 GMT', { 'if-none-match': '"other"' })).status).toBe(200)
+    t.clock.advance(60_000)
+    await submit(t, token, { coverage: 85 })
+    const newer = await since('Wed, 18 Mar 2026 09:00:00 GMT')
+    expect([newer.status, newer.headers.get('last-modified')]).toEqual([200, 'Wed, 18 Mar 2026 09:01:00 GMT'])
+    expect(newer.text).toContain('coverage: 85%')
+    // No run shown: no Last-Modified, so If-Modified-Since cannot freeze an unknown badge.
+    const unknown = await t.request('GET', '/v1/badge/acme/nothing', { headers: { 'if-modified-since': 'Wed, 18 Mar 2026 09:00:00 GMT' } })
+    expect([unknown.status, unknown.headers.get('last-modified')]).toEqual([200, null])
+    // The trend graph's Last-Modified is its newest run's, and ?branch= badges carry their branch's run.
+    expect((await t.request('GET', '/v1/trend/acme/api-service')).headers.get('last-modified')).toBe('Wed, 18 Mar 2026 09:01:00 GMT')
+    expect((await t.request('GET', '/v1/badge/acme/api-service?branch=main')).headers.get('last-modified')).toBe('Wed, 18 Mar 2026 09:01:00 GMT')
+  })
+
   test('styles: flat is rounded, flat-square is not, for-the-badge is 28px and upper-case; others are 400', async () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)

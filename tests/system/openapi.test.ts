@@ -89,7 +89,7 @@ describe('the served OpenAPI document', () => {
       doc.paths[path][method].parameters.filter((p: { in: string }) => p.in === 'header').map((p: { name: string; required: boolean }) => [p.name, p.required])
     expect(headers('/v1/executions', 'post')).toEqual([['Idempotency-Key', false]])
     expect(headers('/v1/executions/stream', 'get')).toEqual([['Last-Event-ID', false]])
-    expect(headers('/v1/badge/{org}/{repo}', 'get')).toEqual([['If-None-Match', false]])
+    expect(headers('/v1/badge/{org}/{repo}', 'get')).toEqual([['If-None-Match', false], ['If-Modified-Since', false]])
     expect(headers('/webhooks/stripe', 'post')).toEqual([['Stripe-Signature', true]])
     expect(headers('/webhooks/razorpay', 'post')).toEqual([['X-Razorpay-Signature', true], ['X-Razorpay-Event-Id', true]])
   })

@@ -20,11 +20,31 @@ function matches(ifNoneMatch: string | null, etag: string): boolean {
   return ifNoneMatch.split(',').some((tag) => tag.trim() === etag)
 }
 
-/** The SVG, or an empty 304 when the client's copy is current (a string: nothing for Elysia to encode). */
-function answer(rendered: Rendered, request: Request, set: { status?: number | string; headers: Record<string, unknown> }): string | Buffer {
+/** HTTP dates have whole seconds: a run recorded at 09:00:00.700 is "Last-Modified: … 09:00:00 GMT". */
+const httpDate = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString()
+
+/**
+ * Whether the client's copy is current: by its ETag when it sent If-None-Match (which then decides alone,
+ * RFC 9110 §13.2.2), else by If-Modified-Since against the shown run's time.
+ */
+function current(request: Request, etag: string, shownAt: number | null): boolean {
+  const ifNoneMatch = request.headers.get('if-none-match')
+  if (ifNoneMatch !== null) return matches(ifNoneMatch, etag)
+  const since = request.headers.get('if-modified-since')
+  if (since === null || shownAt === null) return false
+  const date = Date.parse(since)
+  return !Number.isNaN(date) && Math.floor(shownAt / 1000) * 1000 <= date
+}
+
+/**
+ * The SVG, or an empty 304 when the client's copy is current (a string: nothing for Elysia to encode).
+ * `shownAt`: when the shown run was recorded (Last-Modified), null when the picture shows no run.
+ */
+function answer(rendered: Rendered, shownAt: number | null, request: Request, set: { status?: number | string; headers: Record<string, unknown> }): string | Buffer {
   Object.assign(set.headers, HEADERS)
   set.headers.etag = rendered.etag
-  if (matches(request.headers.get('if-none-match'), rendered.etag)) {
+  if (shownAt !== null) set.headers['last-modified'] = httpDate(shownAt)
+  if (current(request, rendered.etag, shownAt)) {
     set.status = 304
     return ''
   }
@@ -37,19 +57,22 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; refuse
   const refusals = (request: Request, server: Peer) => (reason: string) => deps.refuse(request, server, reason)
   type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: { status?: number | string; headers: Record<string, unknown> } }
   const badge = async ({ params, query, request, server, set }: Ctx<typeof BadgeQuery.static>) => {
-    const coverage = await data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
-    return answer(await renderer.badge(query.label ?? 'coverage', coverage, query.style ?? 'flat'), request, set)
+    const shown = await data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
+    return answer(await renderer.badge(query.label ?? 'coverage', shown?.coverage ?? null, query.style ?? 'flat'), shown?.at ?? null, request, set)
   }
   const trend = async ({ params, query, request, server, set }: Ctx<typeof TrendQuery.static>) => {
     const values = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
-    return answer(await renderer.trend('coverage', values, { theme: query.theme, scale: query.scale }), request, set)
+    return answer(await renderer.trend('coverage', values, { theme: query.theme, scale: query.scale }), values.length ? values[values.length - 1]!.at : null, request, set)
   }
   // The picture is sent as is (a Buffer), never encoded against a schema: the responses are stated for the document only.
   const picture = {
     responses: documentedOnly({ 200: Svg, 304: NotModified, ...errors(400, 429) }),
     ...documents({
       media: { 200: 'image/svg+xml' },
-      headers: [{ name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' }],
+      headers: [
+        { name: 'If-None-Match', description: 'A strong ETag from an earlier answer: 304 with no body while the picture is unchanged' },
+        { name: 'If-Modified-Since', description: 'The Last-Modified of an earlier answer (the time of the shown run): 304 while no newer run is shown; ignored when If-None-Match is sent' },
+      ],
     }),
   }
   const badgeDetail = { tags: ['Badges'], summary: 'Coverage badge (SVG)', ...picture }

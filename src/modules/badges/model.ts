@@ -8,7 +8,7 @@ export const PictureParams = t.Object({
 
 export const Svg = t.String({ description: 'The picture (image/svg+xml)' })
 
-export const NotModified = t.String({ description: 'Not modified (ETag matched)' })
+export const NotModified = t.String({ description: 'Not modified (the ETag matched, or no run newer than If-Modified-Since is shown)' })
 
 const commonQuery = {
   branch: t.Optional(t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters' })),

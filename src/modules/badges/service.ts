@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
-import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON } from '../executions/queries'
+import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON, RECORDED_ANY_BRANCH, RECORDED_ON_DEFAULT } from '../executions/queries'
 import { streamKey } from '../executions/bus'
 import type { RepoChanges } from '../executions/repo-changes'
 import type { TrendPoint } from './trend'
@@ -18,12 +18,22 @@ export type Refused = (reason: string) => Promise<void>
 interface BadgeRow extends RepoRow {
   on_default: number | null
   any_branch: number | null
+  on_default_at: number | null
+  any_branch_at: number | null
+}
+
+/** What a badge shows: the coverage and when its run was recorded (null: no data). */
+export interface Shown {
+  coverage: number
+  at: number
 }
 
 // The badge's whole question in one statement (each statement costs a read transaction).
 export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
   ${COVERAGE_ON_DEFAULT} AS on_default,
-  ${COVERAGE_ANY_BRANCH} AS any_branch
+  ${COVERAGE_ANY_BRANCH} AS any_branch,
+  ${RECORDED_ON_DEFAULT} AS on_default_at,
+  ${RECORDED_ANY_BRANCH} AS any_branch_at
   FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
 
 /**
@@ -55,16 +65,20 @@ export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoCh
   }
 
   return {
-    /** The latest coverage on `branch`, else on the default branch falling back to any branch. */
-    async coverage(org: string, repo: string, branch: string | undefined, token: string | undefined, refused: Refused): Promise<number | null> {
+    /** The latest run's coverage and time on `branch`, else on the default branch falling back to any branch. */
+    async coverage(org: string, repo: string, branch: string | undefined, token: string | undefined, refused: Refused): Promise<Shown | null> {
       const found = await badgeRows.get(`${org}\0${repo}`, async () => {
         const read = await db.get<BadgeRow>(BADGE_ROW, [org, repo])
         return { value: read, repo: read === null ? null : streamKey(read.org_id, repo) }
       })
       const row = await visible(found, token, refused)
       if (!row) return null
-      if (branch !== undefined) return (await db.get<{ coverage: number }>(LATEST_ON, [row.id, branch, branch]))?.coverage ?? null
-      return row.on_default ?? row.any_branch
+      if (branch !== undefined) {
+        const latest = await db.get<{ coverage: number; created_at: number }>(LATEST_ON, [row.id, branch, branch])
+        return latest ? { coverage: latest.coverage, at: Number(latest.created_at) } : null
+      }
+      if (row.on_default !== null) return { coverage: row.on_default, at: Number(row.on_default_at) }
+      return row.any_branch === null ? null : { coverage: row.any_branch, at: Number(row.any_branch_at) }
     },
     /** The last `n` runs, oldest first, by the same branch rule (what the trend graph draws). */
     async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<TrendPoint[]> {
