@@ -1,6 +1,6 @@
 /** Renders the badges and the trend graph's cases to PNG for the README: `bun docs/render-examples.ts`. */
 import { Resvg } from '@resvg/resvg-js'
-import { createRenderer } from '../src/modules/badges/render'
+import { createRenderer, faceOf } from '../src/modules/badges/render'
 import type { TrendPoint } from '../src/modules/badges/trend'
 
 const renderer = createRenderer()
@@ -14,10 +14,10 @@ const runs: TrendPoint[] = coverage.map((value, i) => {
   return { coverage: value, baseline, outcome: delta > -0.5 ? 'pass' : delta > -1 ? 'warn' : 'fail', at: start + i * 2 * DAY }
 })
 const pictures = {
-  'badge-flat': await renderer.badge('coverage', 84.2, 'flat'),
-  'badge-flat-square': await renderer.badge('coverage', 72, 'flat-square'),
-  'badge-for-the-badge': await renderer.badge('coverage', 55, 'for-the-badge'),
-  'badge-unknown': await renderer.badge('coverage', null, 'flat'),
+  'badge-flat': await renderer.badge('coverage', faceOf({ coverage: 84.2, outcome: 'pass' }), 'flat'),
+  'badge-flat-square': await renderer.badge('coverage', faceOf({ coverage: 72, outcome: 'pass' }), 'flat-square'),
+  'badge-for-the-badge': await renderer.badge('coverage', faceOf({ coverage: 55, outcome: 'pass' }), 'for-the-badge'),
+  'badge-unknown': await renderer.badge('coverage', faceOf(null), 'flat'),
   trend: await renderer.trend('coverage', runs),
   'trend-dark': await renderer.trend('coverage', runs, { theme: 'dark' }),
   'trend-full-scale': await renderer.trend('coverage', runs, { scale: 'full' }),

@@ -256,6 +256,71 @@ describe('GET /v1/trend/{org}/{repo}', () => {
   })
 })
 
+describe('badge settings (PATCH /v1/repos/{repo} {"badge": …})', () => {
+  async function repo() {
+    const t = makeTestApp()
+    const { token, session } = await orgWithToken(t)
+    const patch = (badge: unknown) => t.request('PATCH', '/v1/repos/api-service', { token: session, body: { badge } })
+    const badge = async () => (await t.request('GET', '/v1/badge/acme/api-service')).text
+    return { t, token, session, patch, badge }
+  }
+
+  test('thresholds and precision change the colour and the text; the view shows the settings; the defaults can be sent back', async () => {
+    const { t, token, patch, badge } = await repo()
+    await submit(t, token, { coverage: 84.246 })
+    expect(await badge()).toContain('coverage: 84%')
+    expect(hasFill(await badge(), GREEN)).toBe(true)
+    const res = await patch({ green: 90, yellow: 84, precision: 2 })
+    expect([res.status, res.json.badge]).toEqual([200, { green: 90, yellow: 84, precision: 2, colour_by: 'coverage' }])
+    const svg = await badge()
+    expect(svg).toContain('coverage: 84.25%')
+    expect(hasFill(svg, YELLOW)).toBe(true)
+    // A later change keeps the fields it does not name.
+    expect((await patch({ precision: 1 })).json.badge).toEqual({ green: 90, yellow: 84, precision: 1, colour_by: 'coverage' })
+    expect(await badge()).toContain('coverage: 84.2%')
+    expect((await t.request('GET', '/v1/trend/acme/api-service')).text).toContain('<title>coverage trend: 84.2%</title>')
+    expect((await patch({ green: 80, yellow: 60, precision: 0 })).json.badge).toEqual({ green: 80, yellow: 60, precision: 0, colour_by: 'coverage' })
+    expect(hasFill(await badge(), GREEN)).toBe(true)
+    const audit = await t.db.all<{ metadata: string }>("SELECT metadata FROM audit_events WHERE action = 'repo.update' ORDER BY id")
+    expect(audit.map((row) => JSON.parse(row.metadata).badge)).toEqual(['{"green":90,"yellow":84,"precision":2}', '{"precision":1}', '{"green":80,"yellow":60,"precision":0}'])
+  })
+
+  test('colour_by outcome: a fail is red even at 79 %, a pass green even at 50 %', async () => {
+    const { t, token, patch, badge } = await repo()
+    await submit(t, token, { coverage: 79, baseline: 81 })
+    expect(hasFill(await badge(), YELLOW)).toBe(true)
+    expect((await patch({ colour_by: 'outcome' })).status).toBe(200)
+    expect(await badge()).toContain('coverage: 79%')
+    expect(hasFill(await badge(), RED)).toBe(true)
+    await submit(t, token, { coverage: 78.4, baseline: 79 })
+    expect(hasFill(await badge(), YELLOW)).toBe(true)
+    await submit(t, token, { coverage: 50, baseline: 50 })
+    expect(hasFill(await badge(), GREEN)).toBe(true)
+    expect(hasFill((await t.request('GET', '/v1/badge/acme/api-service?branch=main')).text, GREEN)).toBe(true)
+  })
+
+  test.each([
+    [{ green: 101 }, 'invalid body: badge.green must be a number from 0 to 100'],
+    [{ yellow: -1 }, 'invalid body: badge.yellow must be a number from 0 to 100'],
+    [{ precision: 3 }, 'invalid body: badge.precision must be an integer from 0 to 2'],
+    [{ precision: 1.5 }, 'invalid body: badge.precision must be an integer from 0 to 2'],
+    [{ colour_by: 'mood' }, 'invalid body: badge.colour_by must be one of coverage, outcome'],
+    [{ yellow: 85 }, 'invalid body: badge.yellow must not be above badge.green'],
+  ])('%p is refused with 400 and changes nothing', async (value, error) => {
+    const { patch, t } = await repo()
+    await submit(t, (await orgWithToken(t, 'acme')).token, { coverage: 70 })
+    const res = await patch(value)
+    expect([res.status, res.json]).toEqual([400, { error }])
+    expect((await t.db.get<{ badge: string | null }>("SELECT badge FROM repositories WHERE name = 'api-service'"))!.badge).toBeNull()
+  })
+
+  test('only a session of the organisation may change them', async () => {
+    const { t, token } = await repo()
+    await submit(t, token, { coverage: 70 })
+    expect((await t.request('PATCH', '/v1/repos/api-service', { token, body: { badge: { green: 50 } } })).status).toBe(403)
+  })
+})
+
 describe('the trend card', () => {
   /** Runs a day apart: 70 (baseline 70), 72 (70), 71.4 (72: warn), 70.5 (72: fail), 75 (71). */
   async function card(query = '') {

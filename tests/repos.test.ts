@@ -13,7 +13,7 @@ describe('repositories and usage', () => {
     const res = await t.request('GET', '/v1/repos', { token: session })
     expect(res.status).toBe(200)
     expect(res.json).toEqual({
-      repos: [{ name: 'api', default_branch: 'main', private: false, executions: 2, latest_coverage: 81, last_execution_at: '2026-03-18T09:00:01Z' }],
+      repos: [{ name: 'api', default_branch: 'main', private: false, executions: 2, latest_coverage: 81, last_execution_at: '2026-03-18T09:00:01Z', badge: { green: 80, yellow: 60, precision: 0, colour_by: 'coverage' } }],
       total: 1,
       limit: 50,
       next_cursor: null,

@@ -62,6 +62,7 @@ export const repositories = pgTable('repositories', {
   private: boolean('private').notNull().default(false),
   executionCount: integer('execution_count').notNull().default(0),
   version: integer('version').notNull().default(0),
+  badge: text('badge'),
   createdAt: ms('created_at').notNull(),
 }, (t) => [uniqueIndex('repositories_org_name_idx').on(t.orgId, t.name), index('repositories_org_created_idx').on(t.orgId, t.createdAt, t.id)])
 

@@ -52,18 +52,24 @@ test.skipIf(onPostgres)('a database at the first migration upgrades in place; it
  */
 test.skipIf(onPostgres)('an up-to-date database opens without loading drizzle; a pending migration still loads and applies it', () => {
   const path = join(mkdtempSync(join(tmpdir(), 'nolapse-migrated-')), 'db.sqlite')
+  const fresh = join(mkdtempSync(join(tmpdir(), 'nolapse-fresh-')), 'db.sqlite')
   const open = `const { openDatabase } = await import(${JSON.stringify(join(import.meta.dir, '../../src/db/sqlite.ts'))});
-    const db = openDatabase(${JSON.stringify(path)});
+    const db = openDatabase(process.argv[1]);
     const n = db.sqlite.query('SELECT count(*) AS n FROM __drizzle_migrations').get().n;
     console.log(JSON.stringify({ drizzle: Object.keys(require.cache).some((k) => k.includes('drizzle-orm')), n }))`
-  const run = () => JSON.parse(Bun.spawnSync(['bun', '-e', open], { stderr: 'inherit' }).stdout.toString())
+  const run = (file = path) => JSON.parse(Bun.spawnSync(['bun', '-e', open, file], { stderr: 'inherit' }).stdout.toString())
   const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, 'meta', '_journal.json'), 'utf8'))
-  expect(run()).toEqual({ drizzle: true, n: journal.entries.length })
-  expect(run()).toEqual({ drizzle: false, n: journal.entries.length })
-  const db = new Database(path, { strict: true })
-  db.run('DELETE FROM __drizzle_migrations WHERE created_at = (SELECT max(created_at) FROM __drizzle_migrations)')
-  db.close()
-  // The newest migration is forgotten (each is written to run twice safely: IF NOT EXISTS, idempotent updates): it is pending again and applied.
+  // A new database gets every migration, through drizzle; opened again it needs none, and drizzle stays unloaded.
+  expect(run(fresh)).toEqual({ drizzle: true, n: journal.entries.length })
+  expect(run(fresh)).toEqual({ drizzle: false, n: journal.entries.length })
+  // A database one release behind: every migration but the newest (the folder as that release shipped it).
+  const older = join(mkdtempSync(join(tmpdir(), 'nolapse-older-')), 'sqlite')
+  cpSync(MIGRATIONS_FOLDER, older, { recursive: true })
+  writeFileSync(join(older, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: journal.entries.slice(0, -1) }))
+  const behind = new Database(path, { strict: true })
+  migrate(drizzle(behind), { migrationsFolder: older })
+  behind.close()
+  // The newest migration is pending: drizzle is loaded and applies it; then the database is up to date.
   expect(run()).toEqual({ drizzle: true, n: journal.entries.length })
   expect(run()).toEqual({ drizzle: false, n: journal.entries.length })
 })

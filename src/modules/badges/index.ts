@@ -5,7 +5,7 @@ import type { Peer } from '../../http/client-address'
 import type { BadgeData } from './service'
 import { repoFromPath } from '../repos/name'
 import { BadgeQuery, NotModified, PictureParams, Svg, TrendQuery } from './model'
-import type { Renderer, Rendered } from './render'
+import { faceOf, type Renderer, type Rendered } from './render'
 
 const HEADERS = {
   'content-type': 'image/svg+xml',
@@ -58,11 +58,12 @@ export function badgesModule(deps: { data: BadgeData; renderer: Renderer; refuse
   type Ctx<Q> = { params: { org: string; repo?: string; '*'?: string }; query: Q; request: Request; server: Peer; set: { status?: number | string; headers: Record<string, unknown> } }
   const badge = async ({ params, query, request, server, set }: Ctx<typeof BadgeQuery.static>) => {
     const shown = await data.coverage(params.org, repoFromPath(params), query.branch, query.token, refusals(request, server))
-    return answer(await renderer.badge(query.label ?? 'coverage', shown?.coverage ?? null, query.style ?? 'flat'), shown?.at ?? null, request, set)
+    const run = shown?.run ?? null
+    return answer(await renderer.badge(query.label ?? 'coverage', faceOf(run, shown?.settings), query.style ?? 'flat'), run?.at ?? null, request, set)
   }
   const trend = async ({ params, query, request, server, set }: Ctx<typeof TrendQuery.static>) => {
-    const values = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
-    return answer(await renderer.trend('coverage', values, { theme: query.theme, scale: query.scale }), values.length ? values[values.length - 1]!.at : null, request, set)
+    const { points, settings } = await data.history(params.org, repoFromPath(params), query.branch, query.n ?? 30, query.token, refusals(request, server))
+    return answer(await renderer.trend('coverage', points, { theme: query.theme, scale: query.scale, settings }), points.length ? points[points.length - 1]!.at : null, request, set)
   }
   // The picture is sent as is (a Buffer), never encoded against a schema: the responses are stated for the document only.
   const picture = {

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
 import { TREND_HEIGHT, TREND_WIDTH, trendDescription, trendTree, type Scale, type Theme, type TrendPoint } from './trend'
+import { DEFAULT_BADGE, shownValue, toneOf, type BadgeSettings, type Tone } from './settings'
+import type { Outcome } from '../../db/schema'
 
 /** Our element trees are plain objects in the shape satori reads (type, props, children), not React elements. */
 type SatoriNode = Parameters<typeof satoriType>[0]
@@ -10,17 +12,29 @@ type SatoriNode = Parameters<typeof satoriType>[0]
 export const STYLES = ['flat', 'flat-square', 'for-the-badge'] as const
 export type BadgeStyle = (typeof STYLES)[number]
 
-/** The colour of the shown (rounded) number: ≥ 80 green, 60-79 yellow, < 60 red; no data grey. */
+/** The badge's colours: green, yellow, red, and grey for no data. */
+export const BADGE_TONES: Record<Tone, string> = { high: '#4c1', middle: '#dfb317', low: '#e05d44', none: '#9f9f9f' }
+
+/** The colour of the shown (rounded) number by the default rule: ≥ 80 green, 60-79 yellow, < 60 red; no data grey. */
 export function colourFor(shown: number | null): string {
-  if (shown === null) return '#9f9f9f'
-  if (shown >= 80) return '#4c1'
-  if (shown >= 60) return '#dfb317'
-  return '#e05d44'
+  if (shown === null) return BADGE_TONES.none
+  return BADGE_TONES[shown >= DEFAULT_BADGE.green ? 'high' : shown >= DEFAULT_BADGE.yellow ? 'middle' : 'low']
 }
 
-/** Whole percent, as the badge shows it. */
+/** Whole percent, as the badge shows it by default. */
 export function shownPercent(coverage: number | null): number | null {
   return coverage === null ? null : Math.round(coverage)
+}
+
+/** What a badge or the trend's header shows of a run under a repository's settings: the text and its tone. */
+export interface Face {
+  message: string
+  tone: Tone
+}
+
+export function faceOf(shown: { coverage: number; outcome: Outcome } | null, settings: BadgeSettings = DEFAULT_BADGE): Face {
+  const value = shownValue(shown?.coverage ?? null, settings.precision)
+  return { message: value === null ? 'unknown' : `${value.toFixed(settings.precision)}%`, tone: toneOf(shown, settings) }
 }
 
 export interface Rendered {
@@ -151,32 +165,30 @@ export function createRenderer(options: { cacheSize?: number } = {}) {
     stats,
     cache,
     /** `label: message` in the given style; the cached answer when this exact picture was drawn before. */
-    badge(label: string, coverage: number | null, style: BadgeStyle): Rendered | Promise<Rendered> {
-      const shown = shownPercent(coverage)
-      const message = shown === null ? 'unknown' : `${shown}%`
-      const colour = colourFor(shown)
-      return cached(`b\0${style}\0${label}\0${message}`, async () => {
-        const svg = await draw(badgeTree(label, message, colour, style), { height: style === 'for-the-badge' ? 28 : 20 })
-        return accessible(svg, `${label}: ${message}`)
+    badge(label: string, face: Face, style: BadgeStyle): Rendered | Promise<Rendered> {
+      const colour = BADGE_TONES[face.tone]
+      return cached(`b\0${style}\0${label}\0${face.message}\0${colour}`, async () => {
+        const svg = await draw(badgeTree(label, face.message, colour, style), { height: style === 'for-the-badge' ? 28 : 20 })
+        return accessible(svg, `${label}: ${face.message}`)
       })
     },
     /** The trend card of `points` (oldest first): latest value, axis, dates, warn and fail marks, the baseline. */
-    trend(label: string, points: TrendPoint[], options: { theme?: Theme; scale?: Scale } = {}): Rendered | Promise<Rendered> {
+    trend(label: string, points: TrendPoint[], options: { theme?: Theme; scale?: Scale; settings?: BadgeSettings } = {}): Rendered | Promise<Rendered> {
       const theme = options.theme ?? 'light'
       const scale = options.scale ?? 'auto'
       const last = points.length ? points[points.length - 1]! : null
-      const shown = shownPercent(last === null ? null : last.coverage)
-      const key = `t\0${label}\0${theme}\0${scale}\0${points.map((p) => `${p.coverage}/${p.baseline ?? ''}/${p.outcome[0]}/${p.at}`).join(',')}`
+      const face = faceOf(last, options.settings)
+      const key = `t\0${label}\0${theme}\0${scale}\0${face.message}\0${face.tone}\0${points.map((p) => `${p.coverage}/${p.baseline ?? ''}/${p.outcome[0]}/${p.at}`).join(',')}`
       return cached(key, async () => {
-        const svg = await draw(trendTree(label, points, theme, scale), { width: TREND_WIDTH, height: TREND_HEIGHT })
-        return accessible(svg, `${label} trend: ${shown === null ? 'unknown' : `${shown}%`}`, trendDescription(label, points))
+        const svg = await draw(trendTree(label, points, theme, scale, face), { width: TREND_WIDTH, height: TREND_HEIGHT })
+        return accessible(svg, `${label} trend: ${face.message}`, trendDescription(label, points))
       })
     },
     /** The first satori render costs tens of milliseconds (font parsing, layout engine start); pay it before serving. */
     async warm(): Promise<void> {
       for (const style of STYLES) await draw(badgeTree('coverage', '0%', colourFor(0), style), { height: 20 })
       const warmPoints: TrendPoint[] = [{ coverage: 1, baseline: 1, outcome: 'pass', at: 0 }, { coverage: 2, baseline: null, outcome: 'fail', at: 1 }]
-      await draw(trendTree('coverage', warmPoints, 'light', 'auto'), { width: TREND_WIDTH, height: TREND_HEIGHT })
+      await draw(trendTree('coverage', warmPoints, 'light', 'auto', faceOf(warmPoints[1]!)), { width: TREND_WIDTH, height: TREND_HEIGHT })
     },
   }
 }

@@ -1,6 +1,8 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
-import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON, RECORDED_ANY_BRANCH, RECORDED_ON_DEFAULT } from '../executions/queries'
+import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON, latestAnyBranch, latestOnDefault } from '../executions/queries'
+import { badgeSettings, type BadgeSettings } from './settings'
+import type { Outcome } from '../../db/schema'
 import { streamKey } from '../executions/bus'
 import type { RepoChanges } from '../executions/repo-changes'
 import type { TrendPoint } from './trend'
@@ -10,6 +12,8 @@ interface RepoRow {
   org_id: string
   default_branch: string
   private: number | boolean
+  /** The badge settings as stored (JSON, null for the defaults). */
+  badge: string | null
 }
 
 /** Told why a `?token=` was refused; may reject (429 once the client address has spent its refusals). */
@@ -20,20 +24,24 @@ interface BadgeRow extends RepoRow {
   any_branch: number | null
   on_default_at: number | null
   any_branch_at: number | null
+  on_default_outcome: Outcome | null
+  any_branch_outcome: Outcome | null
 }
 
-/** What a badge shows: the coverage and when its run was recorded (null: no data). */
+/** What a badge shows: the run's coverage, outcome and time (null: no data), and the repository's settings. */
 export interface Shown {
-  coverage: number
-  at: number
+  run: { coverage: number; outcome: Outcome; at: number } | null
+  settings: BadgeSettings
 }
 
 // The badge's whole question in one statement (each statement costs a read transaction).
-export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
+export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private, r.badge,
   ${COVERAGE_ON_DEFAULT} AS on_default,
   ${COVERAGE_ANY_BRANCH} AS any_branch,
-  ${RECORDED_ON_DEFAULT} AS on_default_at,
-  ${RECORDED_ANY_BRANCH} AS any_branch_at
+  ${latestOnDefault('created_at')} AS on_default_at,
+  ${latestAnyBranch('created_at')} AS any_branch_at,
+  ${latestOnDefault('outcome')} AS on_default_outcome,
+  ${latestAnyBranch('outcome')} AS any_branch_outcome
   FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?`
 
 /**
@@ -45,7 +53,7 @@ export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private,
 export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoChanges) {
   const badgeRows = changes.cache<BadgeRow | null>()
   const REPO_OF =
-    'SELECT r.id, r.org_id, r.default_branch, r.private FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?'
+    'SELECT r.id, r.org_id, r.default_branch, r.private, r.badge FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?'
 
   /**
    * A private repository is shown only with `?token=` carrying a `badge` or `read` token of its
@@ -65,7 +73,7 @@ export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoCh
   }
 
   return {
-    /** The latest run's coverage and time on `branch`, else on the default branch falling back to any branch. */
+    /** The latest run on `branch`, else on the default branch falling back to any branch, and the repository's settings. */
     async coverage(org: string, repo: string, branch: string | undefined, token: string | undefined, refused: Refused): Promise<Shown | null> {
       const found = await badgeRows.get(`${org}\0${repo}`, async () => {
         const read = await db.get<BadgeRow>(BADGE_ROW, [org, repo])
@@ -73,22 +81,24 @@ export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoCh
       })
       const row = await visible(found, token, refused)
       if (!row) return null
+      const settings = badgeSettings(row.badge)
       if (branch !== undefined) {
-        const latest = await db.get<{ coverage: number; created_at: number }>(LATEST_ON, [row.id, branch, branch])
-        return latest ? { coverage: latest.coverage, at: Number(latest.created_at) } : null
+        const latest = await db.get<{ coverage: number; created_at: number; outcome: Outcome }>(LATEST_ON, [row.id, branch, branch])
+        return { run: latest ? { coverage: latest.coverage, outcome: latest.outcome, at: Number(latest.created_at) } : null, settings }
       }
-      if (row.on_default !== null) return { coverage: row.on_default, at: Number(row.on_default_at) }
-      return row.any_branch === null ? null : { coverage: row.any_branch, at: Number(row.any_branch_at) }
+      if (row.on_default !== null) return { run: { coverage: row.on_default, outcome: row.on_default_outcome!, at: Number(row.on_default_at) }, settings }
+      if (row.any_branch !== null) return { run: { coverage: row.any_branch, outcome: row.any_branch_outcome!, at: Number(row.any_branch_at) }, settings }
+      return { run: null, settings }
     },
-    /** The last `n` runs, oldest first, by the same branch rule (what the trend graph draws). */
-    async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<TrendPoint[]> {
+    /** The last `n` runs, oldest first, by the same branch rule (what the trend graph draws), and the repository's settings. */
+    async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<{ points: TrendPoint[]; settings?: BadgeSettings }> {
       const row = await visible(await db.get<RepoRow>(REPO_OF, [org, repo]), token, refused)
-      if (!row) return []
+      if (!row) return { points: [] }
       type Run = { coverage: number; baseline: number | null; outcome: TrendPoint['outcome']; created_at: number }
       const on = branch ?? row.default_branch
       let rows = await db.all<Run>(LAST_ON, [row.id, on, on, n])
       if (rows.length === 0 && branch === undefined) rows = await db.all<Run>(LAST_ANY, [row.id, row.id, n])
-      return rows.map((r) => ({ coverage: r.coverage, baseline: r.baseline, outcome: r.outcome, at: Number(r.created_at) })).reverse()
+      return { points: rows.map((r) => ({ coverage: r.coverage, baseline: r.baseline, outcome: r.outcome, at: Number(r.created_at) })).reverse(), settings: badgeSettings(row.badge) }
     },
   }
 }

@@ -25,11 +25,17 @@ export const THEMES = {
   dark: { background: '#0d1117', border: '#30363d', text: '#e6edf3', muted: '#8d96a0', baseline: '#6e7681', pass: '#3fb950', warn: '#d29922', fail: '#f85149', high: '#3fb950', middle: '#d29922', low: '#f85149', none: '#8d96a0' },
 } as const satisfies Record<Theme, Record<string, string>>
 
-/** The latest value's colour by the badge's rule (≥ 80, 60-79, < 60), in the theme's readable shades. */
+/** The latest value's colour by the default rule (≥ 80, 60-79, < 60), in the theme's readable shades. */
 export function trendColour(theme: Theme, shown: number | null): string {
   const palette = THEMES[theme]
   if (shown === null) return palette.none
   return shown >= 80 ? palette.high : shown >= 60 ? palette.middle : palette.low
+}
+
+/** The header's latest value: its text and which of the theme's colours it takes (the repository's badge settings decide). */
+export interface TrendFace {
+  message: string
+  tone: 'high' | 'middle' | 'low' | 'none'
 }
 
 type Node = { type: string; props: Record<string, unknown> }
@@ -89,17 +95,18 @@ function chart(points: TrendPoint[], width: number, height: number, theme: Theme
  * The trend card: the label and the latest value, the y axis's top and bottom, the chart, the first and
  * last dates; or "no data". Everything inside its 320×100 frame (the border is inside the size).
  */
-export function trendTree(label: string, points: TrendPoint[], theme: Theme, scale: Scale): Node {
+export function trendTree(label: string, points: TrendPoint[], theme: Theme, scale: Scale, face?: TrendFace): Node {
   const palette = THEMES[theme]
   const latest = points.length ? points[points.length - 1]! : null
   const shown = latest === null ? null : Math.round(latest.coverage)
-  const colour = trendColour(theme, shown)
+  const colour = face ? palette[face.tone] : trendColour(theme, shown)
+  const message = face ? face.message : shown === null ? 'unknown' : `${shown}%`
   const axis = 30
   const chartWidth = TREND_WIDTH - 2 - 8 - axis - 8
   const chartHeight = TREND_HEIGHT - 2 - 20 - 16
   const header = h('div', { display: 'flex', justifyContent: 'space-between', alignItems: 'center', height: 20, padding: '0 8px', fontSize: 12 }, [
     h('div', { display: 'flex', color: palette.text }, label),
-    h('div', { display: 'flex', color: colour, fontWeight: 700 }, shown === null ? 'unknown' : `${shown}%`),
+    h('div', { display: 'flex', color: colour, fontWeight: 700 }, message),
   ])
   let body: Node[]
   if (latest === null) {

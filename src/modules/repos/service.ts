@@ -9,6 +9,7 @@ import { recordAudit } from '../audit/service'
 import type { Actor } from '../../http/actor'
 import { get, run } from '../../db/work'
 import { LATEST_RUN, LATEST_RUN_ON } from '../executions/queries'
+import { badgeSettings, type BadgeSettings } from '../badges/settings'
 
 interface RepoRow {
   id: number
@@ -16,6 +17,7 @@ interface RepoRow {
   default_branch: string
   private: number | boolean
   execution_count: number
+  badge: string | null
 }
 
 /** A repository's latest run on one branch. */
@@ -27,7 +29,7 @@ export const countRepos = (db: Db) => async (orgId: string) =>
 
 /** `changed`: told after a repository's settings change, so cached rows of it (badges) are dropped on every instance. */
 export function createRepoService(db: Db, logger: Logger, clock: { now(): number }, config: Config, changed: (key: string) => void = () => {}) {
-  const ONE = 'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name = ?'
+  const ONE = 'SELECT id, name, default_branch, private, execution_count, badge FROM repositories WHERE org_id = ? AND name = ?'
   const count = countRepos(db)
   const latest = (repoId: number, branch?: string) =>
     branch === undefined
@@ -43,6 +45,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
       executions: row.execution_count,
       latest_coverage: (onDefault ?? last)?.coverage ?? null,
       last_execution_at: last ? isoSeconds(last.created_at) : null,
+      badge: badgeSettings(row.badge),
     }
   }
 
@@ -56,7 +59,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
         if (!after) throw badRequest(INVALID_CURSOR)
       }
       const rows = await db.all<RepoRow>(
-        'SELECT id, name, default_branch, private, execution_count FROM repositories WHERE org_id = ? AND name > ? ORDER BY name LIMIT ?',
+        'SELECT id, name, default_branch, private, execution_count, badge FROM repositories WHERE org_id = ? AND name > ? ORDER BY name LIMIT ?',
         [orgId, after, limit + 1],
       )
       const more = rows.length > limit
@@ -69,7 +72,7 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
       }
     },
 
-    async update(who: Actor, name: string, changes: { default_branch?: string; private?: boolean }) {
+    async update(who: Actor, name: string, changes: { default_branch?: string; private?: boolean; badge?: Partial<BadgeSettings> }) {
       const now = clock.now()
       const { row, line } = await db.tx(
         (function* () {
@@ -78,9 +81,15 @@ export function createRepoService(db: Db, logger: Logger, clock: { now(): number
         if (changes.default_branch !== undefined)
           yield* run('UPDATE repositories SET default_branch = ? WHERE id = ?', [changes.default_branch, before.id])
         if (changes.private !== undefined) yield* run('UPDATE repositories SET private = ? WHERE id = ?', [changes.private, before.id])
+        if (changes.badge !== undefined) {
+          // The fields given replace the current ones.
+          const settings = { ...badgeSettings(before.badge), ...changes.badge }
+          if (settings.yellow > settings.green) throw badRequest('invalid body: badge.yellow must not be above badge.green')
+          yield* run('UPDATE repositories SET badge = ? WHERE id = ?', [JSON.stringify(settings), before.id])
+        }
         const line = yield* recordAudit(now, {
           action: 'repo.update',
-          fields: { org_id: who.orgId, repo: name, default_branch: changes.default_branch, private: changes.private },
+          fields: { org_id: who.orgId, repo: name, default_branch: changes.default_branch, private: changes.private, badge: changes.badge === undefined ? undefined : JSON.stringify(changes.badge) },
           orgId: who.orgId,
           actor: who.actor,
           target: name,
