@@ -49,9 +49,10 @@ async function main(): Promise<void> {
     }, 1000)
     logger.info('listening', { host: config.host, port: server.port, database: db.label, ...(chosenStore(config, db.dialect) === 'redis' ? { rate_limits: withoutPassword(config.redisUrl!) } : {}) })
     let stopping = false
-    const shutdown = async () => {
+    const shutdown = async (signal: string) => {
       if (stopping) return
       stopping = true
+      logger.info('stopping', { signal, grace_ms: 5000 })
       stopRetention()
       clearTimeout(checkpointerTimer)
       clearTimeout(warmTimer)
@@ -62,10 +63,11 @@ async function main(): Promise<void> {
       await server.stop(true)
       await app.stop()
       await db.close()
+      logger.info('stopped')
       process.exit(0)
     }
-    process.on('SIGTERM', shutdown)
-    process.on('SIGINT', shutdown)
+    process.on('SIGTERM', () => void shutdown('SIGTERM'))
+    process.on('SIGINT', () => void shutdown('SIGINT'))
   } catch (error) {
     if (error instanceof ConfigError) fail(`configuration error: ${error.message}`)
     throw error

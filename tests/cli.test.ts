@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Database } from 'bun:sqlite'
 import { freshPostgres, onPostgres, urlFor } from './helpers/db'
+import { freePort } from './helpers/process'
 
 const root = join(import.meta.dir, '..')
 
@@ -68,4 +69,49 @@ describe('bun run cli', () => {
     expect(first).toContain(url.host + url.pathname)
     expect(res.stderr).not.toContain('hunter2')
   })
+
+  test.skipIf(onPostgres)('backup makes a consistent copy while the server runs: restored, its token validates and its run is listed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nolapse-backup-'))
+    const url = join(dir, 'live.db')
+    cli(url, 'org', 'create', 'acme', '--plan', 'team')
+    const token = cli(url, 'token', 'create', '--org', 'acme', '--name', 'ci').stdout
+    const port = await freePort()
+    const server = Bun.spawn(['bun', 'src/index.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'error' }, stdout: 'ignore', stderr: 'inherit' })
+    const base = `http://127.0.0.1:${port}`
+    try {
+      for (let i = 0; i < 500 && !(await fetch(`${base}/health`).then((r) => r.ok, () => false)); i++) await Bun.sleep(10)
+      const post = (coverage: number) =>
+        fetch(`${base}/v1/executions`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ repo: 'svc', branch: 'main', coverage }) }).then((r) => r.json())
+      const run = await post(81.5)
+      const copy = join(dir, 'copy.db')
+      const backup = cli(url, 'backup', copy)
+      expect([backup.code, backup.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^backed up to ${copy} \\(\\d+ bytes\\)$`))])
+      expect(backup.stderr).toBe(`nolapse-platform: database ${url}`)
+      await post(90) // after the copy: not in it
+      // The copy is a whole database on its own (no -wal beside it), readable by the server's own code.
+      const restored = new Database(copy, { readonly: true })
+      expect(restored.query('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' })
+      expect(restored.query('SELECT id, coverage FROM executions').all()).toEqual([{ id: run.id, coverage: 81.5 }])
+      restored.close()
+      const second = cli(url, 'backup', copy)
+      expect([second.code, second.stderr.split('\n').at(-1)]).toEqual([1, `nolapse-platform: backup <file>: ${copy} exists; name a new file`])
+    } finally {
+      server.kill()
+      await server.exited
+    }
+    // Restored in place of the original, a server on it accepts the token and lists the run.
+    const port2 = await freePort()
+    const again = Bun.spawn(['bun', 'src/index.ts'], { cwd: root, env: { ...process.env, DATABASE_URL: join(dir, 'copy.db'), PORT: String(port2), HOST: '127.0.0.1', LOG_LEVEL: 'error' }, stdout: 'ignore', stderr: 'inherit' })
+    try {
+      const base2 = `http://127.0.0.1:${port2}`
+      for (let i = 0; i < 500 && !(await fetch(`${base2}/health`).then((r) => r.ok, () => false)); i++) await Bun.sleep(10)
+      const validate = await fetch(`${base2}/v1/auth/validate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) })
+      expect((await validate.json()).valid).toBe(true)
+      const list = await (await fetch(`${base2}/v1/executions?org=acme&repo=svc`, { headers: { authorization: `Bearer ${token}` } })).json()
+      expect([list.total, list.executions.map((e: { coverage: number }) => e.coverage)]).toEqual([1, [81.5]])
+    } finally {
+      again.kill()
+      await again.exited
+    }
+  }, 30_000)
 })

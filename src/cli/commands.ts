@@ -1,5 +1,7 @@
 import type { Config } from '../config'
-import type { Db } from '../db/client'
+import type { Db, SqliteDb } from '../db/client'
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
 import type { Plan } from '../db/schema'
 import { run } from '../db/work'
 import { systemClock } from '../lib/clock'
@@ -37,7 +39,7 @@ export async function runCommand(db: Db, config: Config, args: string[], options
   const logger = createLogger(config.logLevel, (line) => process.stderr.write(line + '\n'))
   const now = systemClock.now()
   const [command, sub, arg] = args
-  const key = sub && command !== 'migrate' && command !== 'purge' ? `${command} ${sub}` : command
+  const key = sub && command !== 'migrate' && command !== 'purge' && command !== 'backup' ? `${command} ${sub}` : command
   switch (key) {
     case 'org create': {
       if (!arg || !new RegExp(SLUG_PATTERN).test(arg)) throw new UsageError(`org create <slug>: the slug must match ${SLUG_PATTERN}`)
@@ -85,6 +87,16 @@ export async function runCommand(db: Db, config: Config, args: string[], options
     case 'migrate':
       // connectDatabase has applied every migration (drizzle/sqlite/ or drizzle/pg/) by now.
       return 'migrations applied'
+    case 'backup': {
+      // A consistent copy while the server runs: SQLite's VACUUM INTO reads one snapshot (WAL included) and
+      // writes a new, compact file; copying the database file alone can miss what is still in the WAL.
+      if (!sub) throw new UsageError('backup <file>: name the file to write (it must not exist)')
+      if (db.dialect !== 'sqlite') throw new UsageError('backup works on SQLite; on PostgreSQL use pg_dump (docs/operations.md)')
+      const target = resolve(sub)
+      if (existsSync(target)) throw new UsageError(`backup <file>: ${target} exists; name a new file`)
+      ;(db as SqliteDb).sqlite.run('VACUUM INTO ?', [target])
+      return `backed up to ${target} (${statSync(target).size} bytes)`
+    }
     case 'purge': {
       const result = await sweepRetention(db, now)
       return `deleted ${result.executions} expired executions, ${result.idempotencyKeys} idempotency keys, ${result.sessions} expired sessions`

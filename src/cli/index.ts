@@ -21,6 +21,8 @@ Commands:
                                   create an API token; prints its secret once (nlp_…)
   migrate                         apply database migrations (bun start does this too)
   purge                           run the retention sweep now
+  backup <file>                   a consistent copy of the SQLite database while the server runs
+                                  (PostgreSQL: pg_dump)
   help                            show this help
 
 Environment: the server's own (run it with the same DATABASE_URL as the server: the default is

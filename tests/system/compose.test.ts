@@ -42,3 +42,14 @@ test.skipIf(onPostgres)('docker-compose.yml: two replicas on PostgreSQL with a v
   expect(refused.exitCode).not.toBe(0)
   expect(refused.stderr.toString()).toContain('set POSTGRES_PASSWORD')
 }, 30_000)
+
+test.skipIf(onPostgres)('every variable the server reads is in .env.example and passed on by docker-compose.yml', async () => {
+  const ROOT = join(import.meta.dir, '..', '..')
+  const read = [...new Set((await Bun.file(join(ROOT, 'src', 'config.ts')).text()).match(/'[A-Z][A-Z0-9_]{2,}'/g)!.map((name) => name.slice(1, -1)))]
+  const example = (await Bun.file(join(ROOT, '.env.example')).text()).split('\n').filter((line) => /^[A-Z]/.test(line)).map((line) => line.split('=', 1)[0])
+  expect(read.filter((name) => !example.includes(name))).toEqual([])
+  const compose = Bun.YAML.parse(await Bun.file(FILE).text()) as any
+  // Where it listens is the image's own (PORT 8080 on all addresses); everything else is passed on.
+  const passed = Object.keys(compose.services['server-1'].environment)
+  expect(read.filter((name) => !passed.includes(name) && name !== 'PORT' && name !== 'HOST')).toEqual([])
+})

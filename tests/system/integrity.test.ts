@@ -320,6 +320,12 @@ describe('start-up and shutdown', () => {
     expect(out + stderr).not.toContain("isn't running")
     expect(out).not.toContain('"level":"error"')
     expect(stderr).toBe('')
+    // The operator sees it stop (docs/operations.md): one line as it begins, one when it is done.
+    const lines = out.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; signal?: string; grace_ms?: number })
+    expect(lines.filter((line) => line.msg === 'stopping' || line.msg === 'stopped').map(({ msg, signal, grace_ms }) => ({ msg, signal, grace_ms }))).toEqual([
+      { msg: 'stopping', signal: 'SIGTERM', grace_ms: 5000 },
+      { msg: 'stopped', signal: undefined, grace_ms: undefined },
+    ])
   }, 30_000)
 
   test('a database this user cannot write stops start-up with one clear line', async () => {
