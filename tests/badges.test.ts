@@ -369,6 +369,9 @@ describe('the trend card', () => {
     expect(texts(trendTree('coverage', points, 'light', 'auto'))).toEqual(['coverage', '75%', '75%', '70%', '2026-03-18', '2026-03-20'])
     expect(texts(trendTree('coverage', points, 'light', 'full'))).toEqual(['coverage', '75%', '100%', '0%', '2026-03-18', '2026-03-20'])
     expect(texts(trendTree('coverage', [], 'light', 'auto'))).toEqual(['coverage', 'unknown', 'no data'])
+    // Runs of one day: the day once, and the first and last times.
+    const oneDay = points.map((p, i) => ({ ...p, at: Date.UTC(2026, 2, 18, 9, 5 * i) }))
+    expect(texts(trendTree('coverage', oneDay, 'light', 'auto')).slice(-2)).toEqual(['2026-03-18 09:00', '09:10 UTC'])
   })
 
   test('one run draws a point, not "no data"', async () => {

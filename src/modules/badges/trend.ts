@@ -42,6 +42,15 @@ type Node = { type: string; props: Record<string, unknown> }
 const h = (type: string, style: Record<string, unknown>, children?: unknown, extra: Record<string, unknown> = {}): Node => ({ type, props: { style, children, ...extra } })
 
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+const minute = (ms: number) => new Date(ms).toISOString().slice(11, 16)
+
+/** The footer: the first and last dates; within one day, the day and both times (UTC). */
+function dates(first: number, last: number, runs: number): Node[] {
+  const cell = (text: string) => h('div', { display: 'flex' }, text)
+  if (runs === 1) return [cell(day(first)), cell('')]
+  if (day(first) === day(last)) return [cell(`${day(first)} ${minute(first)}`), cell(`${minute(last)} UTC`)]
+  return [cell(day(first)), cell(day(last))]
+}
 const percent = (value: number) => `${Math.round(value)}%`
 
 /** The range the y axis shows: 0-100, or the shown runs' own (coverage and baselines), in whole percent. */
@@ -121,10 +130,7 @@ export function trendTree(label: string, points: TrendPoint[], theme: Theme, sca
         ]),
         chart(points, chartWidth, chartHeight, theme, scale, colour),
       ]),
-      h('div', { display: 'flex', justifyContent: 'space-between', height: 16, padding: `0 8px 0 ${8 + axis}px`, alignItems: 'center', color: palette.muted, fontSize: 9 }, [
-        h('div', { display: 'flex' }, day(points[0]!.at)),
-        h('div', { display: 'flex' }, points.length > 1 ? day(latest.at) : ''),
-      ]),
+      h('div', { display: 'flex', justifyContent: 'space-between', height: 16, padding: `0 8px 0 ${8 + axis}px`, alignItems: 'center', color: palette.muted, fontSize: 9 }, dates(points[0]!.at, latest.at, points.length)),
     ]
   }
   return h(
