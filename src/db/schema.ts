@@ -68,7 +68,7 @@ export const repositories = sqliteTable('repositories', {
   executionCount: integer('execution_count').notNull().default(0),
   /** Bumped with every insert and deletion of its executions: cached list pages are valid while it holds. */
   version: integer('version').notNull().default(0),
-  /** Badge settings as JSON (`modules/badges/settings.ts`); null: the defaults. */
+  /** Badge settings as JSON (`modules/repos/badge-settings.ts`); null: the defaults. */
   badge: text('badge'),
   createdAt: integer('created_at').notNull(),
 }, (t) => [uniqueIndex('repositories_org_name_idx').on(t.orgId, t.name), index('repositories_org_created_idx').on(t.orgId, t.createdAt, t.id)])

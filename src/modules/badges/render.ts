@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
 import { TREND_HEIGHT, TREND_WIDTH, trendDescription, trendTree, type Scale, type Theme, type TrendPoint } from './trend'
-import { DEFAULT_BADGE, shownValue, toneOf, type BadgeSettings, type Tone } from './settings'
+import { DEFAULT_BADGE, shownValue, toneOf, type BadgeSettings, type Tone } from '../repos/badge-settings'
 import type { Outcome } from '../../db/schema'
 
 /** Our element trees are plain objects in the shape satori reads (type, props, children), not React elements. */

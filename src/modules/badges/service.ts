@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
 import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON, latestAnyBranch, latestOnDefault } from '../executions/queries'
-import { badgeSettings, type BadgeSettings } from './settings'
+import { badgeSettings, type BadgeSettings } from '../repos/badge-settings'
 import type { Outcome } from '../../db/schema'
 import { streamKey } from '../executions/bus'
 import type { RepoChanges } from '../executions/repo-changes'

@@ -1,7 +1,7 @@
 import { t } from 'elysia'
 import { NullableTimestamp } from '../../http/schemas'
 import { REPO_MAX_LENGTH } from './name'
-import { BadgeSettingsPatch, BadgeSettingsView } from '../badges/settings'
+import { BadgeSettingsPatch, BadgeSettingsView } from './badge-settings'
 
 export const RepoView = t.Object({
   name: t.String(),

@@ -9,7 +9,7 @@ import { recordAudit } from '../audit/service'
 import type { Actor } from '../../http/actor'
 import { get, run } from '../../db/work'
 import { LATEST_RUN, LATEST_RUN_ON } from '../executions/queries'
-import { badgeSettings, type BadgeSettings } from '../badges/settings'
+import { badgeSettings, type BadgeSettings } from './badge-settings'
 
 interface RepoRow {
   id: number
