@@ -128,3 +128,15 @@ describe.skipIf(!existsSync(CHROMIUM))('against a real listening server', () => 
     // Launching Chromium alone can take several seconds on a 2-core machine: a harness bound, not a performance threshold.
   }, 60_000)
 })
+
+test('/favicon.ico answers 204, cached for a day (Swagger UI\'s page asked for it and got a 404)', async () => {
+  const t = makeTestApp()
+  const res = await t.request('GET', '/favicon.ico')
+  expect([res.status, res.text, res.headers.get('cache-control')]).toEqual([204, '', 'public, max-age=86400'])
+})
+
+test('the document\'s version is the server\'s (package.json)', async () => {
+  const t = makeTestApp()
+  const doc = (await t.request('GET', '/swagger/json')).json
+  expect(doc.info.version).toBe((await Bun.file(new URL('../package.json', import.meta.url)).json()).version)
+})

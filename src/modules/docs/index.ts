@@ -5,7 +5,9 @@ import { notFound } from '../../http/errors'
 import { documents, documentedOnly, errors, type Json, type RouteFactsSource } from '../../http/schemas'
 import type { AddressLimit } from '../../http/rate-limit'
 import { errorResponse, exactDocument } from './exact'
+import packageJson from '../../../package.json'
 
+const PACKAGE_VERSION = (packageJson as { version: string }).version
 const ASSET_DIR = dirname(Bun.resolveSync('swagger-ui-dist/package.json', import.meta.dir))
 /** The only Swagger UI files the page loads; served from the npm package so an air-gapped server works. */
 const ASSETS = new Map([
@@ -59,6 +61,8 @@ export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) 
         path: '/swagger',
         specPath: '/swagger/json',
         provider: 'swagger-ui',
+        // /favicon.ico is a route of ours like any other: documented, though its path looks like a file's.
+        exclude: { staticFile: false },
         swagger: {
           // Absolute: the plugin's default is relative (`swagger/json`), which from /swagger/ is /swagger/swagger/json.
           ...({ url: '/swagger/json' } as object),
@@ -71,7 +75,8 @@ export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) 
           servers: [{ url: '/', description: 'This server' }],
           info: {
             title: 'nolapse Platform API',
-            version: '1.0.0',
+            // One version: the server's (package.json), which names the document it serves.
+            version: PACKAGE_VERSION,
             description: 'API tokens, executions, badges, analytics and billing for nolapse, the coverage regression guard.',
           },
           tags: [
@@ -102,6 +107,17 @@ export function docsModule(docs: RouteFactsSource, limitAddress?: AddressLimit) 
           },
         },
       }),
+    )
+    // Browsers ask every page's host for /favicon.ico (Swagger UI's page among them): answered, not a 404
+    // in the console and the access log.
+    .get(
+      '/favicon.ico',
+      ({ set }) => {
+        set.status = 204
+        set.headers['cache-control'] = 'public, max-age=86400'
+        return ''
+      },
+      { detail: { tags: ['Docs'], summary: 'No icon: 204, cached for a day, so browsers stop asking', responses: documentedOnly({ 204: t.Void({ description: 'No icon' }), ...errors() }) } },
     )
     .get(
       '/swagger/assets/:file',
