@@ -6,6 +6,7 @@ import { loadConfig } from '../src/config'
 import { openDatabase } from '../src/db/client'
 import { makeTestApp } from './helpers/app'
 import { checkedFetch } from './helpers/openapi'
+import { apiReference } from '../src/modules/docs/reference'
 
 const ROUTES: [string, string][] = [
   ['get', '/health'], ['get', '/metrics'],
@@ -139,4 +140,11 @@ test('the document\'s version is the server\'s (package.json)', async () => {
   const t = makeTestApp()
   const doc = (await t.request('GET', '/swagger/json')).json
   expect(doc.info.version).toBe((await Bun.file(new URL('../package.json', import.meta.url)).json()).version)
+})
+
+test('docs/api.md is what the served document and the enforced limits say (bun run docs:api rewrites it)', async () => {
+  const t = makeTestApp()
+  const doc = (await t.request('GET', '/swagger/json')).json
+  const committed = await Bun.file(new URL('../docs/api.md', import.meta.url)).text()
+  expect(committed).toBe(apiReference(doc))
 })

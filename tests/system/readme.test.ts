@@ -76,3 +76,19 @@ for (const shell of ['bash', 'zsh']) {
     }
   }, 60_000)
 }
+
+test.skipIf(onPostgres)('every relative link and picture in the README and docs/ resolves inside the repository', async () => {
+  const { existsSync, readdirSync } = await import('node:fs')
+  const { dirname, resolve } = await import('node:path')
+  const files = ['README.md', 'SECURITY.md', 'BENCHMARKS.md', 'CHANGELOG.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)]
+  const broken: string[] = []
+  for (const file of files) {
+    const text = await Bun.file(join(ROOT, file)).text()
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^(https?:|mailto:|#)/.test(target!)) continue
+      const path = resolve(dirname(join(ROOT, file)), target!.split('#')[0]!)
+      if (!path.startsWith(ROOT + '/') || !existsSync(path)) broken.push(`${file}: ${target}`)
+    }
+  }
+  expect(broken).toEqual([])
+})
