@@ -42,6 +42,9 @@ import { createRepoService } from './modules/repos/service'
 import { usageModule } from './modules/usage'
 import { compareModule } from './modules/compare'
 import { embedModule } from './modules/embed'
+import { oidcModule } from './modules/oidc'
+import { createBindingService } from './modules/oidc/service'
+import { createOidcVerifier } from './modules/oidc/verifier'
 import { createCompareService } from './modules/compare/service'
 import { createUsageService } from './modules/usage/service'
 import { sessionsModule } from './modules/sessions'
@@ -94,6 +97,8 @@ export function createApp(deps: AppDeps) {
     deps.clusterTiming,
   )
   const sessions = createSessionService(db, clock, logger)
+  const bindings = createBindingService(db, clock, logger)
+  const oidc = createOidcVerifier({ issuers: config.oidcIssuers, audience: config.oidcAudience, bindings, clock })
   const { shared, redis } = limitStore({ config, db, clock, logger, redis: deps.redis })
   const rateLimiter = createRateLimiter(clock, metrics.rejection, shared)
   // Per-address limits count IPv6 clients by /64 (see http/client-address.ts).
@@ -110,6 +115,11 @@ export function createApp(deps: AppDeps) {
       org: (id) => orgs.byId(id),
       tokenBucket: (id, fresh) => verifier.bucketOf(id, fresh),
       sessionValid: (id) => sessions.isValid(id),
+      oidc: async (raw) => {
+        const result = await oidc(raw)
+        if ('refused' in result) return { refused: result.refused, code: result.code }
+        return { bindingId: result.binding.id, orgId: result.binding.org_id, repo: result.binding.repo }
+      },
       audit: (event) => auditNow(db, logger, clock.now(), event),
     },
   })
@@ -166,6 +176,7 @@ export function createApp(deps: AppDeps) {
     .use(reposModule({ repos, ...guarded, trustProxy: config.trustProxy }))
     .use(usageModule({ ...guarded, usage }))
     .use(compareModule({ ...guarded, compare }))
+    .use(oidcModule({ ...guarded, bindings, trustProxy: config.trustProxy }))
     .use(analyticsModule({ analytics, clock, ...guarded }))
     .use(auditModule({ db, ...guarded }))
     .use(embedModule({ config }))

@@ -37,6 +37,10 @@ export interface Config {
   metricsToken: string | undefined
   /** Where users reach this server (`https://nolapse.example.com`), for the URLs it writes into embed snippets. */
   publicUrl: string | undefined
+  /** OIDC issuers whose tokens may record runs (GitHub Actions by default; GitHub Enterprise Server by configuration). */
+  oidcIssuers: string[]
+  /** The `aud` an OIDC token must carry. */
+  oidcAudience: string
   rateLimitEnterprisePerMinute: number
   rateLimitAddressPerMinute: number
   /** Beyond the contract: take the client address from the first X-Forwarded-For entry (behind a trusted proxy only). */
@@ -100,6 +104,13 @@ function publicUrl(env: Env): string | undefined {
   if (raw === undefined) return undefined
   if (!/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/.test(raw)) throw new ConfigError(`PUBLIC_URL must look like https://host[:port][/path], got "${raw}"`)
   return raw.replace(/\/+$/, '')
+}
+
+function oidcIssuers(env: Env): string[] {
+  const raw = optional(env, 'OIDC_ISSUERS') ?? 'https://token.actions.githubusercontent.com'
+  const list = raw.split(',').map((issuer) => issuer.trim().replace(/\/+$/, '')).filter(Boolean)
+  for (const issuer of list) if (!/^https?:\/\/[^\s?#]+$/.test(issuer)) throw new ConfigError(`OIDC_ISSUERS entry "${issuer}" must be an issuer URL (https://host[/path])`)
+  return list
 }
 
 function logLevel(env: Env): LogLevel {
@@ -167,6 +178,8 @@ export function loadConfig(env: Env = Bun.env): Config {
     logLevel: logLevel(env),
     metricsToken: optional(env, 'METRICS_TOKEN'),
     publicUrl: publicUrl(env),
+    oidcIssuers: oidcIssuers(env),
+    oidcAudience: optional(env, 'OIDC_AUDIENCE') ?? 'nolapse',
     rateLimitEnterprisePerMinute: integer(env, 'RATE_LIMIT_ENTERPRISE_PER_MINUTE', 6000, 1, 10_000_000),
     rateLimitAddressPerMinute: integer(env, 'RATE_LIMIT_ADDRESS_PER_MINUTE', 600, 1, 10_000_000),
     rateLimitStore: rateLimitStore(env),

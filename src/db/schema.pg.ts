@@ -153,3 +153,16 @@ export const streamLeases = pgTable('stream_leases', {
   orgId: text('org_id').notNull(),
   expiresAt: ms('expires_at').notNull(),
 }, (t) => [index('stream_leases_org_idx').on(t.orgId), index('stream_leases_instance_idx').on(t.instance)])
+
+export const oidcBindings = pgTable('oidc_bindings', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  repository: text('repository').notNull(),
+  repo: text('repo').notNull(),
+  workflow: text('workflow'),
+  environment: text('environment'),
+  repositoryId: text('repository_id'),
+  repositoryOwnerId: text('repository_owner_id'),
+  createdAt: ms('created_at').notNull(),
+}, (t) => [uniqueIndex('oidc_bindings_repository_idx').on(t.provider, t.repository), index('oidc_bindings_org_idx').on(t.orgId, t.createdAt)])

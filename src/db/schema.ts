@@ -205,3 +205,20 @@ type SnakeCase<S extends string> = S extends `${infer Head}${infer Tail}`
  * column added or retyped here is one change: `Row<typeof repositories.$inferSelect>`.
  */
 export type Row<T> = { [K in keyof T as SnakeCase<K & string>]-?: Exclude<T[K], undefined> }
+
+/** Tokenless CI: a GitHub repository (by name, then by its immutable ids) allowed to record runs of one of ours. */
+export const oidcBindings = sqliteTable('oidc_bindings', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id').notNull().references(() => organisations.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  /** `owner/name`, lower-case (GitHub's names are case-insensitive). */
+  repository: text('repository').notNull(),
+  /** Our repository the runs are recorded in. */
+  repo: text('repo').notNull(),
+  workflow: text('workflow'),
+  environment: text('environment'),
+  /** GitHub's immutable ids, from the body or the first verified token: a recreated or transferred repository differs. */
+  repositoryId: text('repository_id'),
+  repositoryOwnerId: text('repository_owner_id'),
+  createdAt: integer('created_at').notNull(),
+}, (t) => [uniqueIndex('oidc_bindings_repository_idx').on(t.provider, t.repository), index('oidc_bindings_org_idx').on(t.orgId, t.createdAt)])

@@ -29,6 +29,11 @@ export interface CredentialResolver {
    */
   tokenBucket(id: string, fresh?: boolean): MaybePromise<string | null>
   sessionValid(id: string): MaybePromise<boolean>
+  /**
+   * An OIDC token of a CI run (GitHub Actions), verified and matched to a binding: the binding (which
+   * records runs of one repository of one organisation), or why it was refused. Absent: OIDC is off.
+   */
+  oidc?(raw: string): Promise<{ bindingId: string; orgId: string; repo: string } | { refused: string; code: string }>
   /** Records one refusal (row and `[audit]` line); must not reject, since a refusal cannot depend on it. */
   audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
 }
@@ -151,7 +156,19 @@ export function createAuthenticator(deps: AuthDeps) {
         return ticketPrincipal(ticket).then((principal) => principal ?? deny(request, server, 'invalid_ticket', invalidToken()))
     }
     if (raw === null) return deny(request, server, 'missing_token', missing())
+    // A JWT where a run is recorded: tokenless CI (the token never names a stored secret, so it cannot
+    // start `nlp_`/`nls_`); anywhere else it is no credential of ours.
+    if (need === 'execute' && credentials.oidc && raw.startsWith('eyJ')) return oidcPrincipal(raw, request, server)
     return andThen(principalOf(raw), (principal) => (principal === null ? deny(request, server, 'invalid_token', missing()) : admit(need, principal, request, server)))
+  }
+
+  /** A run's OIDC token as a principal that may record runs of its binding's repository only; refusals say why. */
+  async function oidcPrincipal(raw: string, request: Request, server: Peer): Promise<Principal> {
+    const result = await credentials.oidc!(raw)
+    if ('refused' in result) return deny(request, server, `oidc.${result.code}`, new HttpError(401, `invalid token: ${result.refused}`))
+    const org = await credentials.org(result.orgId)
+    if (!org) return deny(request, server, 'oidc.no_organisation', invalidToken())
+    return { kind: 'token', org, tokenId: result.bindingId, scopes: ['execute'], agentType: 'github-actions', bucket: `oidc:${result.bindingId}`, boundRepo: result.repo }
   }
 
   function admit(need: Need, principal: Principal, request: Request, server: Peer): MaybePromise<Principal> {

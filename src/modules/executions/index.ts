@@ -44,6 +44,8 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
       '/v1/executions',
       async ({ principal, body, request, set }) => {
         if (principal.kind !== 'token') throw forbidden()
+        // An OIDC binding records runs of its own repository only.
+        if (principal.boundRepo !== undefined && body.repo !== principal.boundRepo) throw forbidden()
         const key = request.headers.get('idempotency-key')
         if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid header: Idempotency-Key must be 1-255 printable ASCII characters')
         const { execution, replayed } = await store.record(
@@ -61,7 +63,8 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
           tags: ['Executions'],
           summary: 'Record a run (API token with execute)',
           responses: documentedOnly({ 201: RecordedExecution, ...errors(400, 401, 402, 403, 408, 415, 422, 429) }),
-          description: 'Send `Idempotency-Key` to make retries safe: the same key returns the first result.',
+          description:
+            'Send `Idempotency-Key` to make retries safe: the same key returns the first result. From GitHub Actions, the run\'s OIDC token (audience `OIDC_AUDIENCE`) is accepted in place of an API token for a repository bound with `POST /v1/oidc/bindings`; a refused OIDC token answers 401 saying why.',
           security: SECURITY.token,
           ...documents({
             headers: [
