@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps) {
       oidc: async (raw) => {
         const result = await oidc(raw)
         if ('refused' in result) return { refused: result.refused, code: result.code }
-        return { bindingId: result.binding.id, orgId: result.binding.org_id, repo: result.binding.repo }
+        return { bindingId: result.binding.id, orgId: result.binding.org_id, repo: result.binding.repo, sha: result.claims.sha, ref: result.claims.ref }
       },
       audit: (event) => auditNow(db, logger, clock.now(), event),
     },

@@ -82,6 +82,16 @@ describe('POST /v1/executions with a GitHub Actions OIDC token', () => {
     expect(list.json.bindings[0]).toMatchObject({ repository_id: '123456', repository_owner_id: '7890' })
   })
 
+  test("branch and commit default to the token's ref and sha; an API token's run must still name its branch", async () => {
+    const { t, token, post } = await bound()
+    const res = await post(await sign({ claims: { ref: 'refs/heads/feat/login' } }), { branch: undefined })
+    expect([res.status, res.json.branch, res.json.commit]).toEqual([201, 'feat/login', CLAIMS.sha])
+    const sent = await post(await sign(), { branch: 'release', commit: 'abcdef1' })
+    expect([sent.json.branch, sent.json.commit]).toEqual(['release', 'abcdef1'])
+    const api = await t.request('POST', '/v1/executions', { token, body: { repo: 'api-service', coverage: 80 } })
+    expect([api.status, api.json]).toEqual([400, { error: 'invalid body: branch is required' }])
+  })
+
   test('a repository recreated or transferred (same name, other ids) is refused and audited as oidc.id_mismatch', async () => {
     const { t, post } = await bound({ repository_id: '123456', repository_owner_id: '7890' })
     for (const claims of [{ repository_id: '999' }, { repository_owner_id: '111' }]) {

@@ -33,18 +33,21 @@ export interface CredentialResolver {
    * An OIDC token of a CI run (GitHub Actions), verified and matched to a binding: the binding (which
    * records runs of one repository of one organisation), or why it was refused. Absent: OIDC is off.
    */
-  oidc?(raw: string): Promise<{ bindingId: string; orgId: string; repo: string } | { refused: string; code: string }>
+  oidc?(raw: string): Promise<{ bindingId: string; orgId: string; repo: string; sha?: string; ref?: string } | { refused: string; code: string }>
   /** Records one refusal (row and `[audit]` line); must not reject, since a refusal cannot depend on it. */
   audit(event: { action: string; fields: Record<string, string>; actor: string; remote: string }): MaybePromise<void>
 }
 
 export type { MaybePromise }
 
-/** `boundRepo`: the principal came from a stream ticket and may read that repository's stream only. */
+/**
+ * `boundRepo`: the principal came from a stream ticket (and may read that repository's stream only) or an
+ * OIDC binding (and may record runs of that repository only). `run`: what an OIDC token says of its CI run.
+ */
 export type Principal = (
   | { kind: 'session'; org: OrgSummary; sessionId: string; userId: string }
   | { kind: 'token'; org: OrgSummary; tokenId: string; scopes: string[]; agentType: string; bucket: string }
-) & { boundRepo?: string }
+) & { boundRepo?: string; run?: { sha?: string; ref?: string } }
 
 /**
  * What a route accepts: a session; an API token with `execute`; any reader (session, `execute` or `read`
@@ -168,7 +171,7 @@ export function createAuthenticator(deps: AuthDeps) {
     if ('refused' in result) return deny(request, server, `oidc.${result.code}`, new HttpError(401, `invalid token: ${result.refused}`))
     const org = await credentials.org(result.orgId)
     if (!org) return deny(request, server, 'oidc.no_organisation', invalidToken())
-    return { kind: 'token', org, tokenId: result.bindingId, scopes: ['execute'], agentType: 'github-actions', bucket: `oidc:${result.bindingId}`, boundRepo: result.repo }
+    return { kind: 'token', org, tokenId: result.bindingId, scopes: ['execute'], agentType: 'github-actions', bucket: `oidc:${result.bindingId}`, boundRepo: result.repo, run: { sha: result.sha, ref: result.ref } }
   }
 
   function admit(need: Need, principal: Principal, request: Request, server: Peer): MaybePromise<Principal> {

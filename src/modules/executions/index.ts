@@ -29,6 +29,12 @@ function timeWindow(query: { since?: string; until?: string }): { since?: number
   return { since, until }
 }
 
+/** A git ref as a branch name: `refs/heads/feat/x` → `feat/x`; other refs (tags, pull requests) as they are, at most 255 characters. */
+function branchOf(ref: string | undefined): string | undefined {
+  if (!ref) return undefined
+  return (ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref).slice(0, 255) || undefined
+}
+
 /** `Content-Disposition` for a download: an ASCII fallback name and the exact one (RFC 6266, RFC 5987). */
 function attachment(name: string): string {
   const ascii = name.replace(/[^A-Za-z0-9._-]/g, '_')
@@ -46,11 +52,15 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         if (principal.kind !== 'token') throw forbidden()
         // An OIDC binding records runs of its own repository only.
         if (principal.boundRepo !== undefined && body.repo !== principal.boundRepo) throw forbidden()
+        // A CI run's OIDC token names its branch and commit; an API token's run must name its branch.
+        const branch = body.branch ?? branchOf(principal.run?.ref)
+        if (branch === undefined) throw badRequest('invalid body: branch is required')
+        const commit = body.commit ?? (principal.run?.sha !== undefined && /^[0-9a-fA-F]{7,64}$/.test(principal.run.sha) ? principal.run.sha : undefined)
         const key = request.headers.get('idempotency-key')
         if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid header: Idempotency-Key must be 1-255 printable ASCII characters')
         const { execution, replayed } = await store.record(
           { orgId: principal.org.id, plan: principal.org.plan, tokenId: principal.tokenId, agentType: principal.agentType },
-          body,
+          { ...body, branch, commit },
           key,
         )
         if (replayed) set.headers['idempotent-replayed'] = 'true'

@@ -9,7 +9,15 @@ export const OutcomeSchema = t.Union([t.Literal('pass'), t.Literal('warn'), t.Li
 /** The CLI's run-state file plus the repository and branch. */
 export const ExecutionBody = t.Object({
   repo: RepoName,
-  branch: t.String({ minLength: 1, maxLength: 255, error: 'branch must be a string of 1-255 characters', examples: ['main'] }),
+  branch: t.Optional(
+    t.String({
+      minLength: 1,
+      maxLength: 255,
+      error: 'branch must be a string of 1-255 characters',
+      examples: ['main'],
+      description: "Required with an API token; with a GitHub Actions OIDC token it defaults to the token's `ref` (`refs/heads/main` → `main`)",
+    }),
+  ),
   coverage: Percent('coverage'),
   baseline: t.Optional(Percent('baseline')),
   delta: t.Optional(t.Number({ minimum: -100, maximum: 100, error: 'delta must be a number from -100 to 100' })),
@@ -17,7 +25,7 @@ export const ExecutionBody = t.Object({
   warn_threshold: t.Optional(Threshold('warn_threshold')),
   fail_threshold: t.Optional(Threshold('fail_threshold')),
   strict_mode: t.Optional(t.Boolean({ error: 'strict_mode must be true or false' })),
-  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters' })),
+  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "With a GitHub Actions OIDC token it defaults to the token's `sha`" })),
   timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time' })),
 }, {
   examples: [{
