@@ -46,9 +46,12 @@ describe('POST /v1/executions', () => {
       fail_threshold: 1,
       strict_mode: false,
       agent_type: 'claude_code',
+      // The body's timestamp is kept as the run's ran_at, never dropped.
+      ran_at: '2026-03-18T08:59:00Z',
     })
-    const row = (await t.db.get<any>('SELECT agent_type, token_id, delta FROM executions')) as any
-    expect(row).toEqual({ agent_type: 'claude_code', token_id: tokenId, delta: 2.3 })
+    const row = (await t.db.get<any>('SELECT agent_type, token_id, delta, run_at FROM executions')) as any
+    expect({ ...row, run_at: Number(row.run_at) }).toEqual({ agent_type: 'claude_code', token_id: tokenId, delta: 2.3, run_at: Date.parse('2026-03-18T08:59:00Z') })
+    expect((await submit(t, token, { repo: 'api-service', branch: 'main', coverage: 80 })).json.ran_at).toBeNull()
   })
 
   test.each([

@@ -27,7 +27,7 @@ function assertWritable(sqlite: Database, path: string): void {
   } catch (error) {
     if (sqlite.inTransaction) sqlite.exec('ROLLBACK')
     sqlite.close()
-    throw new ConfigError(`DATABASE_URL: "${path}" is not writable (${(error as Error).message}); the file, its -wal/-shm files and their folder must be writable by this user (uid ${process.getuid?.() ?? '?'})`)
+    throw new ConfigError(`DATABASE_URL: "${path}" is not writable (${(error as Error).message}); the file, its -wal/-shm files and their folder must be writable by this user (uid ${process.getuid?.() ?? '?'}); for a bind-mounted folder: chown ${process.getuid?.() ?? '<uid>'} <folder> on the host`)
   }
 }
 

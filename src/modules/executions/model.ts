@@ -26,7 +26,7 @@ export const ExecutionBody = t.Object({
   fail_threshold: t.Optional(Threshold('fail_threshold')),
   strict_mode: t.Optional(t.Boolean({ error: 'strict_mode must be true or false' })),
   commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "With a GitHub Actions OIDC token it defaults to the token's `sha`" })),
-  timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time' })),
+  timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time', description: 'When the run happened (the CLI\'s clock); stored and answered as `ran_at`' })),
 }, {
   examples: [{
     repo: 'api-service', branch: 'main', outcome: 'pass', delta: 2.3, coverage: 82.3, baseline: 80.0, warn_threshold: 0.5, fail_threshold: 1.0,
@@ -48,7 +48,13 @@ export const ExecutionItem = t.Object({
 
 export const RecordedExecution = t.Composite([
   ExecutionItem,
-  t.Object({ warn_threshold: t.Number(), fail_threshold: t.Number(), strict_mode: t.Boolean(), agent_type: t.String() }),
+  t.Object({
+    warn_threshold: t.Number(),
+    fail_threshold: t.Number(),
+    strict_mode: t.Boolean(),
+    agent_type: t.String(),
+    ran_at: t.Union([Timestamp, t.Null()], { description: 'When the run happened, as the body\'s `timestamp` said (stored with the run; null when not sent). `created_at` is when the server recorded it' }),
+  }),
 ], { description: 'The recorded execution (or, for a replayed Idempotency-Key, the first one)' })
 
 export const ListQuery = t.Object({

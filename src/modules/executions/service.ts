@@ -5,6 +5,7 @@ import type { executions, Outcome, Plan, Row } from '../../db/schema'
 import type { Clock } from '../../lib/clock'
 import { sha256Hex } from '../../lib/hash'
 import { executionIds } from '../../lib/ids'
+import { isoSeconds } from '../../lib/clock'
 import { decodeTime } from 'ulidx'
 import { HttpError, paymentRequired } from '../../http/errors'
 import { PLAN_LIMITS } from '../plans'
@@ -200,6 +201,7 @@ export function createExecutionStore(deps: ExecutionStoreDeps) {
         fail_threshold: input.fail_threshold ?? DEFAULT_FAIL,
         strict_mode: input.strict_mode ?? false,
         agent_type: who.agentType,
+        ran_at: input.timestamp ? isoSeconds(Date.parse(input.timestamp)) : null,
       }
       if (!replayed) {
         deps.onIngest?.()
