@@ -8,12 +8,13 @@ COPY package.json bun.lock ./
 RUN bun install --frozen-lockfile --production --ignore-scripts
 # Bun installs peer dependencies too: typescript and the type packages are only for the type checker.
 # Declarations, source maps, docs and the builds the server never imports (CommonJS twins of ESM
-# packages, Swagger UI's other bundles, the fonts the badges do not use) go as well.
+# packages, Swagger UI's other bundles, the fonts the badges do not use) go as well. drizzle-orm keeps its
+# CommonJS build: start-up require()s its SQLite migrator (synchronously) when a migration is pending.
 RUN set -eu; cd node_modules; \
     rm -rf typescript @types bun-types; \
     find . -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.map' -o -name '*.tsbuildinfo' \
       -o -iname 'CHANGELOG*' -o -iname 'README*' -o -iname '*.md' -o -name '*.LEGAL.txt' \) ! -iname 'LICENSE*' -delete; \
-    find drizzle-orm satori elysia @elysiajs -type f -name '*.cjs' -delete; \
+    find satori elysia @elysiajs -type f -name '*.cjs' -delete; \
     rm -rf stripe/cjs elysia/dist/cjs @elysiajs/openapi/dist/cjs satori/dist/jsx; \
     cd swagger-ui-dist && find . -maxdepth 1 -type f ! -name 'swagger-ui-bundle.js' ! -name 'swagger-ui.css' ! -name 'package.json' ! -name 'LICENSE' ! -name 'NOTICE' ! -name 'index.js' ! -name 'absolute-path.js' -delete; cd ..; \
     cd dejavu-fonts-ttf && rm -rf fontconfig *.txt && find ttf -type f ! -name 'DejaVuSans.ttf' ! -name 'DejaVuSans-Bold.ttf' -delete

@@ -28,6 +28,8 @@ start() {
 check() { if [ "$2" != "$3" ]; then echo "FAIL: $1: expected $3, got $2"; exit 1; fi; echo "ok: $1"; }
 start
 check "runs as uid 1000" "$(podman exec "$NAME" id -u)" "1000"
+# The CLI inside the container works on the server's database (its environment) and says which.
+check "CLI inside" "$(podman exec "$NAME" bun run cli org create smoke-cli 2>&1 | grep -c -e '^organisation smoke-cli' -e 'database /data/nolapse.db')" "2"
 podman healthcheck run "$NAME" && echo "ok: HEALTHCHECK passes"
 session=$(curl -sf "localhost:$PORT/v1/sessions/create" -H 'authorization: Bearer smoke-service-token' -H 'content-type: application/json' -d '{"user_id":"u","org_slug":"smoke"}')
 stoken=$(echo "$session" | bun -e 'console.log(JSON.parse(await Bun.stdin.text()).token)')
