@@ -14,6 +14,7 @@ import { cpus, totalmem } from 'node:os'
 import { DATA_DIR, seed } from './seed'
 import { seedPostgres } from './seed-pg'
 import { redactUrl } from '../src/db/client'
+import { Database } from 'bun:sqlite'
 
 const DURATION = Number(Bun.env.BENCH_SECONDS ?? 5)
 const CONNECTIONS = Number(Bun.env.BENCH_CONNECTIONS ?? 32)
@@ -39,6 +40,8 @@ interface Target {
   body?: string
   /** Lua for wrk making each request unique (uncached badge). */
   unique?: boolean
+  /** Lua for wrk's request function, replacing the default (e.g. a rotation of URLs longer than a cache). */
+  request?: string
   connections?: number
 }
 
@@ -47,6 +50,7 @@ function luaScript(target: Target): string {
   for (const [k, v] of Object.entries(target.headers ?? {})) lines.push(`wrk.headers["${k}"] = "${v}"`)
   if (target.body) lines.push(`wrk.body = [[${target.body}]]`)
   if (target.unique) lines.push('local n = 0', `request = function() n = n + 1; return wrk.format(nil, "${target.path}&label=l" .. n) end`)
+  if (target.request) lines.push(target.request)
   return lines.join('\n')
 }
 
@@ -111,6 +115,13 @@ function peakRss(pid: number): number {
 }
 
 const credentials = await seed()
+// A cursor 900,000 runs back in the 1M-run repository (the same ids in the PostgreSQL copy).
+const deepCursor = (() => {
+  const seeded = new Database(credentials.file, { readonly: true })
+  const { id } = seeded.query("SELECT e.id FROM executions e JOIN repositories r ON r.id = e.repo_id WHERE r.name = 'r1m' ORDER BY e.id DESC LIMIT 1 OFFSET 900000").get() as { id: string }
+  seeded.close()
+  return Buffer.from(id).toString('base64url')
+})()
 const work = join(DATA_DIR, 'run.db')
 for (const suffix of ['', '-wal', '-shm']) rmSync(work + suffix, { force: true })
 copyFileSync(credentials.file, work)
@@ -158,7 +169,17 @@ const targets: Target[] = [
   { name: 'POST /v1/executions', path: '/v1/executions', method: 'POST', headers: { ...auth, ...json }, body: JSON.stringify({ repo: 'ingest', branch: 'main', coverage: 81.2, baseline: 80 }) },
   { name: 'GET /v1/badge (cached)', path: '/v1/badge/bench/r1k' },
   { name: 'GET /v1/badge (uncached, 1 connection)', path: '/v1/badge/bench/r1k?style=flat', unique: true, connections: 1 },
+  { name: 'GET /v1/executions (1M rows, a 30-day window, oldest first)', path: `/v1/executions?org=bench&repo=r1m&limit=10&order=asc&since=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`, headers: auth },
+  { name: 'GET /v1/executions (1M rows, 900k runs deep: a cursor)', path: `/v1/executions?org=bench&repo=r1m&limit=10&cursor=${deepCursor}`, headers: auth },
+  { name: 'GET /v1/executions (1M rows, commit=)', path: '/v1/executions?org=bench&repo=r1m&limit=10&commit=0123456789abcdef0123456789abcdef01234567', headers: auth },
   { name: 'GET /v1/trend (n=30)', path: '/v1/trend/bench/r1m?n=30' },
+  {
+    // 796 distinct graphs in rotation, more than the picture cache's 500: every request draws.
+    name: 'GET /v1/trend (uncached, 1 connection)',
+    path: '/v1/trend/bench/r1m',
+    connections: 1,
+    request: 'local i = 0\nrequest = function() i = i + 1; local k = i % 796; return wrk.format(nil, "/v1/trend/bench/r1m?n=" .. (k % 199 + 2) .. "&theme=" .. (math.floor(k / 199) % 2 == 0 and "light" or "dark") .. "&scale=" .. (math.floor(k / 398) % 2 == 0 and "auto" or "full")) end',
+  },
   { name: 'GET /v1/analytics (1.1M rows, 365 d)', path: '/v1/analytics?days=365', headers: { authorization: `Bearer ${credentials.session}` }, connections: 2 },
 ]
 const results: Result[] = [{ name: 'bare Bun.serve hello-world', ...baseline, ratio: 1 }]

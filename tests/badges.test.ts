@@ -374,6 +374,24 @@ describe('the trend card', () => {
     expect(texts(trendTree('coverage', oneDay, 'light', 'auto')).slice(-2)).toEqual(['2026-03-18 09:00', '09:10 UTC'])
   })
 
+  test('a hot trend graph costs no statement; a run recorded here is on the very next one', async () => {
+    const t = makeTestApp()
+    const { token } = await orgWithToken(t)
+    await submit(t, token, { coverage: 70 })
+    const trend = async () => (await t.request('GET', '/v1/trend/acme/api-service')).text
+    expect(await trend()).toContain('<title>coverage trend: 70%</title>')
+    let statements = 0
+    const db = t.db as unknown as Record<string, (...args: unknown[]) => unknown>
+    for (const name of ['get', 'all']) {
+      const original = db[name]!.bind(db)
+      db[name] = (...args: unknown[]) => (statements++, original(...args))
+    }
+    for (let i = 0; i < 5; i++) expect(await trend()).toContain('<title>coverage trend: 70%</title>')
+    expect(statements).toBe(0)
+    await submit(t, token, { coverage: 75 })
+    expect(await trend()).toContain('<title>coverage trend: 75%</title>')
+  })
+
   test('one run draws a point, not "no data"', async () => {
     const t = makeTestApp()
     const { token } = await orgWithToken(t)

@@ -52,6 +52,8 @@ export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private, r.
  */
 export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoChanges) {
   const badgeRows = changes.cache<BadgeRow | null>()
+  // A trend's runs (up to 200 each): 500 of them at most, about 8 MB.
+  const trendRuns = changes.cache<{ row: RepoRow; points: TrendPoint[] } | null>(500)
   const REPO_OF =
     'SELECT r.id, r.org_id, r.default_branch, r.private, r.badge FROM repositories r JOIN organisations o ON o.id = r.org_id WHERE o.slug = ? AND r.name = ?'
 
@@ -90,15 +92,24 @@ export function createBadgeData(db: Db, verifier: TokenVerifier, changes: RepoCh
       if (row.any_branch !== null) return { run: { coverage: row.any_branch, outcome: row.any_branch_outcome!, at: Number(row.any_branch_at) }, settings }
       return { run: null, settings }
     },
-    /** The last `n` runs, oldest first, by the same branch rule (what the trend graph draws), and the repository's settings. */
+    /**
+     * The last `n` runs, oldest first, by the same branch rule (what the trend graph draws), and the
+     * repository's settings; kept like the badge's row, so a hot trend graph costs no statement.
+     */
     async history(org: string, repo: string, branch: string | undefined, n: number, token: string | undefined, refused: Refused): Promise<{ points: TrendPoint[]; settings?: BadgeSettings }> {
-      const row = await visible(await db.get<RepoRow>(REPO_OF, [org, repo]), token, refused)
+      const found = await trendRuns.get(`${org}\0${repo}\0${branch ?? ''}\0${n}`, async () => {
+        const row = await db.get<RepoRow>(REPO_OF, [org, repo])
+        if (!row) return { value: null, repo: null }
+        type Run = { coverage: number; baseline: number | null; outcome: TrendPoint['outcome']; created_at: number }
+        const on = branch ?? row.default_branch
+        let rows = await db.all<Run>(LAST_ON, [row.id, on, on, n])
+        if (rows.length === 0 && branch === undefined) rows = await db.all<Run>(LAST_ANY, [row.id, row.id, n])
+        const points = rows.map((r) => ({ coverage: r.coverage, baseline: r.baseline, outcome: r.outcome, at: Number(r.created_at) })).reverse()
+        return { value: { row, points }, repo: streamKey(row.org_id, repo) }
+      })
+      const row = await visible(found?.row ?? null, token, refused)
       if (!row) return { points: [] }
-      type Run = { coverage: number; baseline: number | null; outcome: TrendPoint['outcome']; created_at: number }
-      const on = branch ?? row.default_branch
-      let rows = await db.all<Run>(LAST_ON, [row.id, on, on, n])
-      if (rows.length === 0 && branch === undefined) rows = await db.all<Run>(LAST_ANY, [row.id, row.id, n])
-      return { points: rows.map((r) => ({ coverage: r.coverage, baseline: r.baseline, outcome: r.outcome, at: Number(r.created_at) })).reverse(), settings: badgeSettings(row.badge) }
+      return { points: found!.points, settings: badgeSettings(row.badge) }
     },
   }
 }

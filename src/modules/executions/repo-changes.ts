@@ -22,7 +22,7 @@ export interface RepoChanges {
    * `read` returns the value and the repository it was read from (`streamKey`), or null for a value that
    * is not kept (a missing repository, created by its first run).
    */
-  cache<V>(): ValueCache<V>
+  cache<V>(maxEntries?: number): ValueCache<V>
 }
 
 export interface ValueCache<V> {
@@ -52,8 +52,8 @@ export function createRepoChanges(clock: Clock): RepoChanges {
       epochs.set(key, epochOf(key) + 1)
     },
     flush,
-    cache<V>(): ValueCache<V> {
-      const values = new Lru<string, { value: V; at: number; repo: string; epoch: number; flushes: number }>(MAX_ENTRIES)
+    cache<V>(maxEntries = MAX_ENTRIES): ValueCache<V> {
+      const values = new Lru<string, { value: V; at: number; repo: string; epoch: number; flushes: number }>(maxEntries)
       async function load(key: string, read: () => Promise<{ value: V; repo: string | null }>): Promise<V> {
         const before = changes
         const at = clock.now()
