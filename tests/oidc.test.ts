@@ -170,6 +170,37 @@ describe('POST /v1/executions with a GitHub Actions OIDC token', () => {
   })
 })
 
+describe('an issuer whose keys cannot be fetched', () => {
+  test('503 with Retry-After, not a refusal: nothing audited or counted; the next token tries the discovery again', async () => {
+    let up = false
+    let base = ''
+    const flaky: ReturnType<typeof Bun.serve> = Bun.serve({
+      port: 0,
+      hostname: '127.0.0.1',
+      fetch(request): Response {
+        if (!up) return new Response('down', { status: 502 })
+        const path = new URL(request.url).pathname
+        if (path === '/.well-known/openid-configuration') return Response.json({ issuer: base, jwks_uri: `${base}/jwks` })
+        return Response.json({ keys: [keys[0]!.jwk] })
+      },
+    })
+    base = `http://127.0.0.1:${flaky.port}`
+    try {
+      const t = makeTestApp({ OIDC_ISSUERS: base }, { clock: { now: () => Date.now() } })
+      const { session } = await orgWithToken(t, 'acme', { plan: 'team' })
+      await t.request('POST', '/v1/oidc/bindings', { token: session, body: { provider: 'github', repository: 'Acme/API-Service', repo: 'api-service' } })
+      const jwt = await sign({ iss: base })
+      const down = await t.request('POST', '/v1/executions', { token: jwt, body: { repo: 'api-service', branch: 'main', coverage: 80 } })
+      expect([down.status, down.json, down.headers.get('retry-after')]).toEqual([503, { error: 'OIDC issuer keys unavailable: try again later' }, '5'])
+      expect(await refusals(t)).toEqual([])
+      up = true
+      expect((await t.request('POST', '/v1/executions', { token: jwt, body: { repo: 'api-service', branch: 'main', coverage: 80 } })).status).toBe(201)
+    } finally {
+      flaky.stop(true)
+    }
+  })
+})
+
 describe('/v1/oidc/bindings', () => {
   test('session only; free gets one binding (402 for the second); a repository is bound once (409); delete is 204 then 404', async () => {
     const t = makeTestApp()

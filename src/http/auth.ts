@@ -168,6 +168,8 @@ export function createAuthenticator(deps: AuthDeps) {
   /** A run's OIDC token as a principal that may record runs of its binding's repository only; refusals say why. */
   async function oidcPrincipal(raw: string, request: Request, server: Peer): Promise<Principal> {
     const result = await credentials.oidc!(raw)
+    // The issuer's keys out of reach is not the caller's fault and not a refusal: retry later, nothing counted.
+    if ('refused' in result && result.code === 'keys_unavailable') throw new HttpError(503, 'OIDC issuer keys unavailable: try again later', { 'retry-after': '5' })
     if ('refused' in result) return deny(request, server, `oidc.${result.code}`, new HttpError(401, `invalid token: ${result.refused}`))
     const org = await credentials.org(result.orgId)
     if (!org) return deny(request, server, 'oidc.no_organisation', invalidToken())
