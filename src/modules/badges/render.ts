@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Lru } from '../../lib/lru'
 import { TREND_HEIGHT, TREND_WIDTH, trendDescription, trendTree, type Scale, type Theme, type TrendPoint } from './trend'
-import { DEFAULT_BADGE, shownValue, toneOf, type BadgeSettings, type Tone } from '../repos/badge-settings'
+import { DEFAULT_BADGE, shownValue, toneOf, toneOfValue, type BadgeSettings, type Tone } from '../repos/badge-settings'
 import type { Outcome } from '../../db/schema'
 
 /** Our element trees are plain objects in the shape satori reads (type, props, children), not React elements. */
@@ -17,8 +17,7 @@ export const BADGE_TONES: Record<Tone, string> = { high: '#4c1', middle: '#dfb31
 
 /** The colour of the shown (rounded) number by the default rule: ≥ 80 green, 60-79 yellow, < 60 red; no data grey. */
 export function colourFor(shown: number | null): string {
-  if (shown === null) return BADGE_TONES.none
-  return BADGE_TONES[shown >= DEFAULT_BADGE.green ? 'high' : shown >= DEFAULT_BADGE.yellow ? 'middle' : 'low']
+  return BADGE_TONES[toneOfValue(shown)]
 }
 
 /** Whole percent, as the badge shows it by default. */

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client'
 import type { TokenVerifier } from '../tokens/verifier'
-import { COVERAGE_ANY_BRANCH, COVERAGE_ON_DEFAULT, LAST_ANY, LAST_ON, LATEST_ON, latestAnyBranch, latestOnDefault } from '../executions/queries'
+import { LAST_ANY, LAST_ON, LATEST_ON, latestAnyBranch, latestOnDefault } from '../executions/queries'
 import { badgeSettings, type BadgeSettings } from '../repos/badge-settings'
 import type { Outcome } from '../../db/schema'
 import { streamKey } from '../executions/bus'
@@ -36,8 +36,8 @@ export interface Shown {
 
 // The badge's whole question in one statement (each statement costs a read transaction).
 export const BADGE_ROW = `SELECT r.id, r.org_id, r.default_branch, r.private, r.badge,
-  ${COVERAGE_ON_DEFAULT} AS on_default,
-  ${COVERAGE_ANY_BRANCH} AS any_branch,
+  ${latestOnDefault('coverage')} AS on_default,
+  ${latestAnyBranch('coverage')} AS any_branch,
   ${latestOnDefault('created_at')} AS on_default_at,
   ${latestAnyBranch('created_at')} AS any_branch_at,
   ${latestOnDefault('outcome')} AS on_default_outcome,

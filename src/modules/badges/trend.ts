@@ -1,4 +1,5 @@
 import type { Outcome } from '../../db/schema'
+import { toneOfValue, type Tone } from '../repos/badge-settings'
 
 /** One run as the trend graph draws it. */
 export interface TrendPoint {
@@ -27,15 +28,13 @@ export const THEMES = {
 
 /** The latest value's colour by the default rule (≥ 80, 60-79, < 60), in the theme's readable shades. */
 export function trendColour(theme: Theme, shown: number | null): string {
-  const palette = THEMES[theme]
-  if (shown === null) return palette.none
-  return shown >= 80 ? palette.high : shown >= 60 ? palette.middle : palette.low
+  return THEMES[theme][toneOfValue(shown)]
 }
 
 /** The header's latest value: its text and which of the theme's colours it takes (the repository's badge settings decide). */
 export interface TrendFace {
   message: string
-  tone: 'high' | 'middle' | 'low' | 'none'
+  tone: Tone
 }
 
 type Node = { type: string; props: Record<string, unknown> }

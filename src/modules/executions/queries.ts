@@ -58,12 +58,9 @@ export const LATEST_ID = `SELECT id FROM executions WHERE ${ofRepo()} ${NEWEST_F
  * repository view (`LATEST_RUN`, `LATEST_RUN_ON`), analytics (`FIRST_IN_WINDOW`, `LATEST_BEFORE`) and the
  * retention sweep (`EXPIRED_BATCH`).
  */
-/** The latest run's coverage on a repository's default branch, and on any branch, as subselects of `repositories r`. */
-export const COVERAGE_ON_DEFAULT = `(SELECT coverage FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1)`
-export const COVERAGE_ANY_BRANCH = `(SELECT coverage FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1)`
-/** Another column of those runs: when they were recorded (a badge's Last-Modified), their outcome. */
-export const latestOnDefault = (column: 'created_at' | 'outcome') => `(SELECT ${column} FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1)`
-export const latestAnyBranch = (column: 'created_at' | 'outcome') => `(SELECT ${column} FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1)`
+/** One column (coverage, time, outcome) of the latest run on a repository's default branch, and on any branch, as subselects of `repositories r`. */
+export const latestOnDefault = (column: 'coverage' | 'created_at' | 'outcome') => `(SELECT ${column} FROM executions WHERE ${onBranch('r.id', 'r.default_branch')} ${NEWEST_ON_BRANCH} LIMIT 1)`
+export const latestAnyBranch = (column: 'coverage' | 'created_at' | 'outcome') => `(SELECT ${column} FROM executions WHERE ${ofRepo('r.id')} ${NEWEST_FIRST} LIMIT 1)`
 /** The last n runs on any branch, newest first (a trend graph of a repository without a default-branch run). */
 export const LAST_ANY = `SELECT coverage, baseline, outcome, created_at FROM executions WHERE ${ofRepo()} ${NEWEST_FIRST} LIMIT ?`
 /** The latest run, and the last n runs, on one branch. */

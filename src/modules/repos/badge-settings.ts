@@ -73,6 +73,11 @@ export type Tone = 'high' | 'middle' | 'low' | 'none'
 export function toneOf(shown: { coverage: number; outcome: Outcome } | null, settings: BadgeSettings): Tone {
   if (shown === null) return 'none'
   if (settings.colour_by === 'outcome') return shown.outcome === 'pass' ? 'high' : shown.outcome === 'warn' ? 'middle' : 'low'
-  const value = shownValue(shown.coverage, settings.precision)!
+  return toneOfValue(shownValue(shown.coverage, settings.precision), settings)
+}
+
+/** The tone of a shown number by the thresholds (the contract's rule with the defaults); null is grey. */
+export function toneOfValue(value: number | null, settings: Pick<BadgeSettings, 'green' | 'yellow'> = DEFAULT_BADGE): Tone {
+  if (value === null) return 'none'
   return value >= settings.green ? 'high' : value >= settings.yellow ? 'middle' : 'low'
 }
