@@ -1,9 +1,9 @@
 import type { Db } from '../../db/client'
 import { notFound } from '../../http/errors'
 import { executionView, outcomeFor, roundDelta } from '../executions/format'
+import { isCommit } from '../executions/model'
 import { executionQueries as q, type RunWithThresholds } from '../executions/queries'
 
-const SHA = /^[0-9a-fA-F]{7,64}$/
 
 /** Compares the newest runs of two refs (a branch, or a commit) of one repository. */
 export function createCompareService(db: Db) {
@@ -12,7 +12,7 @@ export function createCompareService(db: Db) {
    * newest run; any other ref (or a hex one with no such run) is a branch name and names its newest run.
    */
   async function runOf(repoName: string, repoId: number, ref: string): Promise<{ run: RunWithThresholds; kind: 'commit' | 'branch' } | null> {
-    if (SHA.test(ref)) {
+    if (isCommit(ref)) {
       const run = await db.read(q.latestOfCommit(repoName, repoId, ref))
       if (run) return { run, kind: 'commit' }
     }

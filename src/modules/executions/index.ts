@@ -5,7 +5,7 @@ import { badRequest, forbidden, invalidToken } from '../../http/errors'
 import { documents, documentedOnly, errors, sendJson } from '../../http/schemas'
 import { SECURITY } from '../../http/security'
 import type { ExecutionBus } from './bus'
-import { ExecutionBody, ExecutionList, ExportBody, ExportQuery, ListQuery, RecordedExecution, StreamQuery } from './model'
+import { ExecutionBody, ExecutionList, ExportBody, ExportQuery, isCommit, ListQuery, RecordedExecution, StreamQuery } from './model'
 import { EXPORT_MEDIA, exportStream } from './export'
 import type { ExecutionStore } from './service'
 import { executionStream, type StreamTiming } from './stream'
@@ -55,7 +55,7 @@ export function executionsModule(deps: { store: ExecutionStore; bus: ExecutionBu
         // A CI run's OIDC token names its branch and commit; an API token's run must name its branch.
         const branch = body.branch ?? branchOf(principal.run?.ref)
         if (branch === undefined) throw badRequest('invalid body: branch is required')
-        const commit = body.commit ?? (principal.run?.sha !== undefined && /^[0-9a-fA-F]{7,64}$/.test(principal.run.sha) ? principal.run.sha : undefined)
+        const commit = body.commit ?? (principal.run?.sha !== undefined && isCommit(principal.run.sha) ? principal.run.sha : undefined)
         const key = request.headers.get('idempotency-key')
         if (key !== null && !IDEMPOTENCY_KEY.test(key)) throw badRequest('invalid header: Idempotency-Key must be 1-255 printable ASCII characters')
         const { execution, replayed } = await store.record(

@@ -6,6 +6,11 @@ const Percent = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `$
 const Threshold = (name: string) => t.Number({ minimum: 0, maximum: 100, error: `${name} must be a number from 0 to 100` })
 export const OutcomeSchema = t.Union([t.Literal('pass'), t.Literal('warn'), t.Literal('fail')], { error: 'outcome must be one of pass, warn, fail' })
 
+/** A commit SHA as runs send it (abbreviated or whole, SHA-1 or SHA-256). */
+export const COMMIT_PATTERN = '^[0-9a-fA-F]{7,64}$'
+const COMMIT = new RegExp(COMMIT_PATTERN)
+export const isCommit = (value: string) => COMMIT.test(value)
+
 /** The CLI's run-state file plus the repository and branch. */
 export const ExecutionBody = t.Object({
   repo: RepoName,
@@ -25,7 +30,7 @@ export const ExecutionBody = t.Object({
   warn_threshold: t.Optional(Threshold('warn_threshold')),
   fail_threshold: t.Optional(Threshold('fail_threshold')),
   strict_mode: t.Optional(t.Boolean({ error: 'strict_mode must be true or false' })),
-  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "With a GitHub Actions OIDC token it defaults to the token's `sha`" })),
+  commit: t.Optional(t.String({ pattern: COMMIT_PATTERN, error: 'commit must be 7-64 hex characters', description: "With a GitHub Actions OIDC token it defaults to the token's `sha`" })),
   timestamp: t.Optional(t.String({ format: 'date-time', error: 'timestamp must be an ISO 8601 date-time', description: 'When the run happened (the CLI\'s clock); stored and answered as `ran_at`' })),
 }, {
   examples: [{
@@ -66,7 +71,7 @@ export const ListQuery = t.Object({
   since: t.Optional(t.String({ format: 'date-time', error: 'since must be an ISO 8601 date-time', description: 'Runs created at or after this time', examples: ['2026-03-01T00:00:00Z'] })),
   until: t.Optional(t.String({ format: 'date-time', error: 'until must be an ISO 8601 date-time', description: 'Runs created before this time', examples: ['2026-04-01T00:00:00Z'] })),
   order: t.Optional(t.Union([t.Literal('desc'), t.Literal('asc')], { default: 'desc', error: 'order must be asc or desc', description: 'Newest first (`desc`, the default) or oldest first' })),
-  commit: t.Optional(t.String({ pattern: '^[0-9a-fA-F]{7,64}$', error: 'commit must be 7-64 hex characters', description: "Only this commit's runs (the SHA exactly as the run sent it): did my run arrive?" })),
+  commit: t.Optional(t.String({ pattern: COMMIT_PATTERN, error: 'commit must be 7-64 hex characters', description: "Only this commit's runs (the SHA exactly as the run sent it): did my run arrive?" })),
 })
 
 export const ExportQuery = t.Object({
