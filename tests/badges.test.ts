@@ -3,7 +3,7 @@ import { Resvg } from '@resvg/resvg-js'
 import { colourFor, shownPercent } from '../src/modules/badges/render'
 import { THEMES, trendColour, trendTree } from '../src/modules/badges/trend'
 import { makeTestApp } from './helpers/app'
-import { createToken, orgWithToken, signIn, submit, metric } from './helpers/fixtures'
+import { countStatements, createToken, orgWithToken, signIn, submit, metric } from './helpers/fixtures'
 
 const GREEN = '#4c1'
 const YELLOW = '#dfb317'
@@ -111,12 +111,9 @@ describe('GET /v1/badge/{org}/{repo}', () => {
     await submit(t, token, { coverage: 70 })
     const badge = async () => (await t.request('GET', '/v1/badge/acme/api-service')).text
     expect(await badge()).toContain('coverage: 70%')
-    let statements = 0
-    const db = t.db as unknown as { get: (...args: unknown[]) => unknown }
-    const get = db.get.bind(db)
-    db.get = (...args: unknown[]) => (statements++, get(...args))
+    const statements = countStatements(t)
     for (let i = 0; i < 5; i++) expect(await badge()).toContain('coverage: 70%')
-    expect(statements).toBe(0)
+    expect(statements.n).toBe(0)
     await submit(t, token, { coverage: 91 })
     expect(await badge()).toContain('coverage: 91%')
     await t.request('PATCH', '/v1/repos/api-service', { token: session, body: { private: true } })
@@ -380,14 +377,9 @@ describe('the trend card', () => {
     await submit(t, token, { coverage: 70 })
     const trend = async () => (await t.request('GET', '/v1/trend/acme/api-service')).text
     expect(await trend()).toContain('<title>coverage trend: 70%</title>')
-    let statements = 0
-    const db = t.db as unknown as Record<string, (...args: unknown[]) => unknown>
-    for (const name of ['get', 'all']) {
-      const original = db[name]!.bind(db)
-      db[name] = (...args: unknown[]) => (statements++, original(...args))
-    }
+    const statements = countStatements(t)
     for (let i = 0; i < 5; i++) expect(await trend()).toContain('<title>coverage trend: 70%</title>')
-    expect(statements).toBe(0)
+    expect(statements.n).toBe(0)
     await submit(t, token, { coverage: 75 })
     expect(await trend()).toContain('<title>coverage trend: 75%</title>')
   })

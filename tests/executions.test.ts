@@ -3,26 +3,13 @@ import { encodeCursor, formatDelta, outcomeFor } from '../src/modules/executions
 import { createListCache } from '../src/modules/executions/list-cache'
 import { sweepRetention } from '../src/modules/retention/service'
 import { makeTestApp, type TestApp } from './helpers/app'
-import { counterMatches, createToken, orgWithToken, setPlan, signIn, submit, metric } from './helpers/fixtures'
+import { counterMatches, countStatements, createToken, orgWithToken, setPlan, signIn, submit, metric } from './helpers/fixtures'
 import { onPostgres } from './helpers/db'
 import type { SqliteDb } from '../src/db/client'
 import { createRepoChanges, REPO_FRESH_MS } from '../src/modules/executions/repo-changes'
 import { run } from '../src/db/work'
 import { EXPORT_PAGE } from '../src/modules/executions/service'
 
-/** Counts the statements the app sends from now on (every Db entry point), but the shared rate limits' batches (PostgreSQL). */
-function countStatements(t: TestApp) {
-  const counter = { n: 0 }
-  const db = t.db as unknown as Record<string, (...args: unknown[]) => unknown>
-  for (const name of ['get', 'all', 'run', 'read', 'tx']) {
-    const original = db[name]!.bind(db)
-    db[name] = (...args: unknown[]) => {
-      if (!String(args[0]).startsWith('INSERT INTO rate_limits')) counter.n++
-      return original(...args)
-    }
-  }
-  return counter
-}
 
 const DAY = 86_400_000
 

@@ -47,3 +47,17 @@ export async function metric(t: TestApp, name: string): Promise<number> {
   if (!line) throw new Error(`no metric ${name} (status ${res.status})`)
   return Number(line.slice(name.length + 1))
 }
+
+/** Counts the statements the app sends from now on (every Db entry point), but the shared rate limits' batches (PostgreSQL). */
+export function countStatements(t: TestApp) {
+  const counter = { n: 0 }
+  const db = t.db as unknown as Record<string, (...args: unknown[]) => unknown>
+  for (const name of ['get', 'all', 'run', 'read', 'tx']) {
+    const original = db[name]!.bind(db)
+    db[name] = (...args: unknown[]) => {
+      if (!String(args[0]).startsWith('INSERT INTO rate_limits')) counter.n++
+      return original(...args)
+    }
+  }
+  return counter
+}
