@@ -96,6 +96,41 @@ describe.skipIf(!existsSync(CHROMIUM))('in Chromium', () => {
     await page.close()
   }, 60_000)
 
+  test('Swagger UI: "Try it out" on the history routes (compare, export) and the public embed snippets', async () => {
+    for (const [branch, coverage] of [['main', 80], ['feat', 78.5]] as const) await api('POST', '/v1/executions', token, { repo: 'history-svc', branch, coverage })
+    const page = await browser.newPage()
+    await page.goto(`${base}/swagger/`)
+    await page.waitForSelector('.opblock-summary-path', { timeout: 20_000 })
+    await page.locator('.btn.authorize').first().click()
+    const apiToken = page.locator('.auth-container').filter({ hasText: 'apiToken' })
+    await apiToken.locator('input').fill(token)
+    await apiToken.locator('button.authorize').click()
+    await page.locator('.btn-done, button.close-modal').first().click()
+
+    const compared = await tryItOut(page, 'getV1Compare', async (block) => {
+      for (const [name, value] of [['org', 'acme'], ['repo', 'history-svc'], ['base', 'main'], ['head', 'feat']]) await block.locator(`input[placeholder="${name}"]`).fill(value!)
+    })
+    expect(compared.status).toBe('200')
+    expect(JSON.parse(compared.body)).toMatchObject({ coverage_delta: -1.5, outcome: 'fail', base: { branch: 'main' }, head: { branch: 'feat' } })
+
+    const exported = await tryItOut(page, 'getV1ExecutionsExport', async (block) => {
+      await block.locator('input[placeholder="org"]').fill('acme')
+      await block.locator('input[placeholder="repo"]').fill('history-svc')
+    })
+    expect(exported.status).toBe('200')
+    // Swagger UI offers the CSV as a download; its first line is the header row.
+    const links = await page.locator('[id$="-getV1ExecutionsExport"] .live-responses-table a[download]').count()
+    expect(links + (exported.body.includes('id,repo,branch') ? 1 : 0)).toBeGreaterThan(0)
+
+    const embed = await tryItOut(page, 'getV1EmbedByOrgByRepo', async (block) => {
+      await block.locator('input[placeholder="org"]').fill('acme')
+      await block.locator('input[placeholder="repo"]').fill('history-svc')
+    })
+    expect(embed.status).toBe('200')
+    expect(JSON.parse(embed.body).markdown).toBe(`[![coverage of acme/history-svc](${base}/v1/badge/acme/history-svc)](${base}/v1/trend/acme/history-svc)`)
+    await page.close()
+  }, 60_000)
+
   test('a page on a listed origin follows the stream with EventSource and a ticket; expired or foreign tickets are 401', async () => {
     const ticket = (await api('POST', '/v1/stream-tickets', session, { org: 'acme', repo: 'api-service' })).json.ticket
     const other = (await api('POST', '/v1/stream-tickets', session, { org: 'acme', repo: 'other-repo' })).json.ticket
